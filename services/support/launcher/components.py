@@ -105,9 +105,10 @@ def envoy_spec(name: str, config_path: Path, topology: Topology, *, log_level: s
         str(envoy_binary()),
         "-c", str(config_path),
         "--log-level", log_level,
-        # Every Envoy on a host needs its own hot-restart base id; its admin port is unique on the host
-        # while it runs, so two meshes (a dev mesh and a test session) never collide.
-        "--base-id", str(admin_port),
+        # The launcher restarts an Envoy by stopping and starting it; hot restart would only open its RPC
+        # sockets, abstract Unix sockets that every account of the host may send to ("terminate") or take
+        # first. Without it no base id is needed, so any number of meshes share the host.
+        "--disable-hot-restart",
     ]
     # fmt: on
     if name != EDGE:

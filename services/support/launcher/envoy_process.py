@@ -61,17 +61,16 @@ def start_envoy(
     config_path: Path,
     *,
     admin_port: int,
-    base_id: int | None = None,
     log_level: str = "warn",
     log_path: Path | None = None,
     ready_timeout: float = 15.0,
 ) -> EnvoyProcess:
     """Start Envoy on `config_path` and return once its admin on `admin_port` reports LIVE.
 
-    Without `base_id`, hot restart is disabled, so any number of Envoys can share the host.
+    Hot restart is disabled (its sockets would be open to every account), so any number of Envoys can share
+    the host.
     """
-    command = [str(envoy_binary()), "-c", str(config_path), "--log-level", log_level]
-    command += ["--disable-hot-restart"] if base_id is None else ["--base-id", str(base_id)]
+    command = [str(envoy_binary()), "-c", str(config_path), "--log-level", log_level, "--disable-hot-restart"]
     log_file = log_path.open("ab") if log_path is not None else contextlib.nullcontext(subprocess.DEVNULL)
     with log_file as output:
         # Own session = own process group, so stop() takes down anything Envoy (or a wrapper) spawned.

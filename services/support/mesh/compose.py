@@ -246,7 +246,9 @@ def _envoy(config_file: str, volumes: list[str] | None = None) -> dict[str, Any]
     return {
         "image": ENVOY_IMAGE,
         "user": APP_UID,
-        "command": ["envoy", "-c", config_file, "--log-level", "warn"],
+        # As in the chart: no hot restart, whose abstract sockets the container sharing its network
+        # namespace (a sidecar's service) could send a "terminate" to.
+        "command": ["envoy", "-c", config_file, "--log-level", "warn", "--disable-hot-restart"],
         "volumes": volumes or [f"./envoy:{ENVOY_CONFIG_DIR}:ro", f"mesh-certs:{CONTAINER_CERT_DIR}:ro"],
         "healthcheck": healthcheck(["CMD", "bash", "-c", ready]),
         "restart": "unless-stopped",

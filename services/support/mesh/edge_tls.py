@@ -24,6 +24,7 @@ from services.support.mesh.envoy_common import (
     overload_manager,
     socket_address,
 )
+from services.support.mesh.envoy_connections import handshake_deadline, listener_limits
 from services.support.mesh.topology import CONTAINER_ADMIN_PORT, CONTAINER_EDGE_PORT, CONTAINER_OPS_PORT
 
 SERVICE = "edge-tls"
@@ -86,9 +87,10 @@ def edge_tls_config(
     return {
         "admin": admin(admin_port),
         "overload_manager": overload_manager(),
+        "layered_runtime": {"layers": [listener_limits("https")]},
         "static_resources": {
             "listeners": [
-                listener("https", bind, port, {"filters": [https], "transport_socket": tls}),
+                listener("https", bind, port, {"filters": [https], "transport_socket": tls, **handshake_deadline()}),
                 ops_listener(bind, ops_port),
             ],
             "clusters": [upstream, admin_cluster(admin_port)],

@@ -20,6 +20,7 @@ from services.support.mesh.envoy_common import (
     overload_manager,
     socket_address,
 )
+from services.support.mesh.envoy_connections import first_bytes_deadline, listener_limits
 from services.support.mesh.envoy_docs import MAX_DIRECT_RESPONSE_BYTES, docs_routes
 from services.support.mesh.envoy_edge_api import (
     CORS_CLUSTER,
@@ -64,6 +65,7 @@ from services.support.runtime.identity import (
 TRANSCODER_TYPE = "type.googleapis.com/envoy.extensions.filters.http.grpc_json_transcoder.v3.GrpcJsonTranscoder"
 JWT_AUTHN_TYPE = "type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication"
 HEADER_MUTATION_TYPE = "type.googleapis.com/envoy.extensions.filters.http.header_mutation.v3.HeaderMutation"
+EDGE_LISTENER = "edge"
 JWT_PROVIDER = "athenaeum"
 JWKS_PATH = "/.well-known/jwks.json"
 JWKS_CLUSTER = "edge_jwks"
@@ -126,10 +128,13 @@ def edge_config(topology: Topology) -> Config:
         "node": node(registry.EDGE),
         "admin": admin(topology.edge_admin_port, topology.edge_admin_socket),
         "overload_manager": overload_manager(),
-        "layered_runtime": runtime(),
+        "layered_runtime": {"layers": [*runtime()["layers"], listener_limits(EDGE_LISTENER)]},
         "static_resources": {
             "listeners": [
-                listener("edge", topology.bind_host, topology.edge_port, {"filters": [hcm]}),
+                {
+                    **listener(EDGE_LISTENER, topology.bind_host, topology.edge_port, {"filters": [hcm]}),
+                    **first_bytes_deadline(),
+                },
                 *([ops_listener(topology.bind_host, topology.edge_ops_port)] if topology.edge_ops_port else []),
                 *([admin_pages_listener(topology.edge_admin_port)] if topology.edge_admin_socket else []),
             ],

@@ -21,6 +21,7 @@ from services.support.mesh.envoy_common import (
     overload_manager,
     pipe_listener,
 )
+from services.support.mesh.envoy_connections import handshake_deadline, listener_limits
 from services.support.mesh.envoy_edge_headers import sidecar_codec_limits
 from services.support.mesh.envoy_mtls import downstream_mtls, upstream_mtls
 from services.support.mesh.envoy_resilience import guarded_cluster, outbound_routes
@@ -30,6 +31,7 @@ from services.support.runtime.identity import CLAIMS_HEADER
 RBAC_TYPE = "type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC"
 LOCAL_APP_CLUSTER = "local_app"
 HEALTH_CHECK = "/grpc.health.v1.Health/Check"
+INBOUND = "inbound"
 
 
 def sidecar_config(service_name: str, topology: Topology) -> Config:
@@ -41,6 +43,7 @@ def sidecar_config(service_name: str, topology: Topology) -> Config:
         "node": node(service_name),
         "admin": admin(placement.admin_port, placement.admin_socket),
         "overload_manager": overload_manager(),
+        "layered_runtime": {"layers": [listener_limits(INBOUND)]},
         "static_resources": {
             "listeners": [
                 _inbound_listener(spec, topology),
@@ -87,10 +90,14 @@ def _inbound_listener(spec: registry.ServiceSpec, topology: Topology) -> Config:
         **sidecar_codec_limits(),
     )
     return listener(
-        "inbound",
+        INBOUND,
         topology.bind_host,
         topology.placement(spec.name).inbound_port,
-        {"filters": [hcm], "transport_socket": downstream_mtls(topology.cert_dir, identity=spec.name)},
+        {
+            "filters": [hcm],
+            "transport_socket": downstream_mtls(topology.cert_dir, identity=spec.name),
+            **handshake_deadline(),  # a connection without a mesh certificate holds no place for long
+        },
     )
 
 

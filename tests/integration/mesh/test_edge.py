@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from services.support.launcher.envoy_process import EnvoyProcess
 from services.support.mesh import registry
+from services.support.mesh.envoy_connections import FIRST_BYTES_SECONDS
 from services.support.mesh.registry import spiffe_id
 from services.support.mesh.topology import Topology
 
@@ -94,3 +97,26 @@ async def test_an_unknown_query_parameter_is_rejected_at_the_edge(edge: str) -> 
     async with httpx.AsyncClient(base_url=f"http://{edge}", timeout=5, trust_env=False) as client:
         response = await client.get("/v1/books", params={"no_such_field": "1"})
     assert response.status_code == 400
+
+
+def _closed_within(sock: socket.socket, seconds: float) -> bool:
+    sock.settimeout(seconds)
+    try:
+        return sock.recv(1) == b""
+    except TimeoutError:
+        return False
+    except ConnectionResetError:
+        return True
+
+
+async def test_a_connection_that_sends_no_request_is_closed_after_the_first_bytes_deadline(edge: str) -> None:
+    """An idle connection held no place for the edge's minute of idle time (H2): a local account opening
+    thousands of them took the edge's whole connection cap."""
+    host, port = edge.rsplit(":", 1)
+    silent = socket.create_connection((host, int(port)), timeout=2)
+    with silent:
+        started = time.monotonic()
+        assert await asyncio.to_thread(_closed_within, silent, FIRST_BYTES_SECONDS + 3)
+        assert time.monotonic() - started < FIRST_BYTES_SECONDS + 3
+    async with httpx.AsyncClient(base_url=f"http://{edge}", timeout=5, trust_env=False) as client:
+        assert (await client.get("/v1/no-such-collection")).status_code == 404  # a talking client is served

@@ -108,6 +108,15 @@ def test_every_service_of_the_registry_runs_with_its_sidecar_and_the_edge_waits_
     assert set(services["edge"]["depends_on"]) == {f"{spec.name}-sidecar" for spec in registry.SERVICES}
 
 
+def test_every_envoy_runs_without_hot_restart_as_in_the_chart(project: dict[str, Any]) -> None:
+    """Hot restart listens on abstract Unix sockets, which any process of the network namespace may send a
+    "terminate" to: in compose, a sidecar shares its service's."""
+    envoys = {name: service for name, service in project["services"].items() if "envoy" in service["image"]}
+    assert {"edge", *(f"{spec.name}-sidecar" for spec in registry.SERVICES)} <= set(envoys)
+    for name, service in envoys.items():
+        assert "--disable-hot-restart" in service["command"], name
+
+
 def test_every_dependency_exists_and_a_healthy_condition_has_a_healthcheck(project: dict[str, Any]) -> None:
     services = project["services"]
     for name, service in services.items():
