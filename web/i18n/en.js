@@ -116,6 +116,7 @@ export default {
   "auth.staff_only_title": "For library staff",
   "auth.staff_only": "This page is for library staff. Sign in with a staff account.",
   "auth.session_ended_title": "Your session has ended",
+  "auth.session_ended_under": "You are signed out here (signed out in another window, expired, or closed by the library), so nothing typed since was done. Sign in again to go on where you were.",
   "auth.session_ended": "It expired or was closed by the library. Sign in again to go on where you were: the desk keeps its scan log and the patron being served.",
 
   "account.title": "My account",
@@ -297,6 +298,7 @@ export default {
   "addbook.shelf": "Shelf",
   "addbook.add_copy": "Add the copy",
   "addbook.another": "Add another book",
+  "addbook.copy_added": "Copy {barcode} added at {branch}. Copies added: {count}.",
   "addbook.added_copies": "Copies added",
 
   "rules.title": "Circulation rules",
@@ -351,6 +353,7 @@ export default {
   "closed_days.reason_example": "e.g. New Year",
   "closed_days.add": "Close this day",
   "closed_days.delete": "Open again",
+  "closed_days.delete_named": "Open again on {date}",
   "closed_days.added": "The library is closed on {date}.",
   "closed_days.deleted": "The library is open again on {date}.",
 
@@ -361,6 +364,9 @@ export default {
   "users.role_changed": "{user}: role changed.",
   "users.block": "Block",
   "users.unblock": "Unblock",
+  "users.save_role_named": "Save the role of {user}",
+  "users.block_named": "Block {user}",
+  "users.unblock_named": "Unblock {user}",
   "users.block_reason": "Reason to block",
   "users.blocked": "{user} is blocked.",
   "users.unblocked": "{user} is active again.",
@@ -650,6 +656,7 @@ export default {
   "held_copy.take": "Take out of circulation",
   "held_copy.take_named": "Take the copy {barcode}, set aside for a hold, out of circulation",
   "held_copy.confirm": "The copy {barcode} is set aside for the hold of {reader}. Mark it “{status}”? The hold of {reader} goes back to the queue at its place, and gets another copy if one is on the shelf.",
+  "held_copy.taken": "The copy {barcode} is out of circulation ({status}); the hold of {reader} goes back to the queue.",
   "held_copy.send_home_heading": "To send home",
   "held_copy.send_home_intro": "Copies left on this hold shelf by a hold that ended, which nobody waiting took: send each to its own branch, where the desk receives it back on the open shelf.",
   "held_copy.send_to": "Send to",

@@ -118,6 +118,7 @@ export default {
   "auth.staff_only_title": "Для сотрудников библиотеки",
   "auth.staff_only": "Эта страница для сотрудников. Войдите со служебной учётной записью.",
   "auth.session_ended_title": "Сеанс завершён",
+  "auth.session_ended_under": "Сеанс в этом окне завершён (выход в другом окне, истёк срок или его закрыла библиотека), поэтому ничего из введённого после этого не выполнено. Войдите снова, чтобы продолжить с того же места.",
   "auth.session_ended": "Время сеанса истекло, или библиотека его закрыла. Войдите снова, чтобы продолжить с того же места: журнал сканирований и читатель у стойки сохранятся.",
 
   "account.title": "Мой кабинет",
@@ -303,6 +304,7 @@ export default {
   "addbook.shelf": "Полка",
   "addbook.add_copy": "Добавить экземпляр",
   "addbook.another": "Добавить другую книгу",
+  "addbook.copy_added": "Экземпляр {barcode} добавлен, филиал {branch}. Добавлено экземпляров: {count}.",
   "addbook.added_copies": "Добавленные экземпляры",
 
   "rules.title": "Правила выдачи",
@@ -357,6 +359,7 @@ export default {
   "closed_days.reason_example": "например, Новый год",
   "closed_days.add": "Закрыть в этот день",
   "closed_days.delete": "Открыть снова",
+  "closed_days.delete_named": "Открыть снова: {date}",
   "closed_days.added": "{date} библиотека закрыта.",
   "closed_days.deleted": "{date} библиотека снова открыта.",
 
@@ -367,6 +370,9 @@ export default {
   "users.role_changed": "{user}: роль изменена.",
   "users.block": "Заблокировать",
   "users.unblock": "Разблокировать",
+  "users.save_role_named": "Сохранить роль: {user}",
+  "users.block_named": "Заблокировать: {user}",
+  "users.unblock_named": "Разблокировать: {user}",
   "users.block_reason": "Причина блокировки",
   "users.blocked": "{user} заблокирован.",
   "users.unblocked": "{user} снова активен.",
@@ -660,6 +666,7 @@ export default {
   "held_copy.take": "Вывести из обращения",
   "held_copy.take_named": "Вывести из обращения экземпляр {barcode}, отложенный для брони",
   "held_copy.confirm": "Экземпляр {barcode} отложен для брони читателя {reader}. Отметить его «{status}»? Бронь читателя {reader} вернётся в очередь на своё место и получит другой экземпляр, если он есть на полке.",
+  "held_copy.taken": "Экземпляр {barcode} выведен из обращения ({status}); бронь читателя {reader} вернулась в очередь.",
   "held_copy.send_home_heading": "Отправить домой",
   "held_copy.send_home_intro": "Экземпляры, оставшиеся на этой полке броней после окончания брони, которые никто из очереди не взял: отправьте каждый в его филиал, где их примут обратно на открытую полку.",
   "held_copy.send_to": "Куда отправить",
