@@ -13,6 +13,7 @@ const WATCH_MS = 5000; // long enough for the reload after a change; the user ma
  * no element has that id any more (the row went: a deleted item), `fallback` (an id) takes it instead.
  */
 export function keepFocus(id = document.activeElement?.id, fallback = undefined) {
+  watching?.disconnect(); // the last action's watch ends: its control would take the focus from this one's
   if (!id && !fallback) return;
   const restore = () => {
     const active = document.activeElement;
@@ -22,11 +23,15 @@ export function keepFocus(id = document.activeElement?.id, fallback = undefined)
   };
   const observer = new MutationObserver(restore);
   observer.observe(document.body, { childList: true, subtree: true, attributes: true, attributeFilter: ["disabled"] });
+  watching = observer;
   setTimeout(() => observer.disconnect(), WATCH_MS);
 }
 
+let watching = null;
+
 /** Moves the focus to the element with id `id` once it is drawn (the next render), e.g. a field a form opened. */
 export function focusSoon(id) {
+  watching?.disconnect();
   requestAnimationFrame(() => document.getElementById(id)?.focus());
 }
 
