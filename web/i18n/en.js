@@ -399,6 +399,9 @@ export default {
   "field.positive": "Must be more than zero.",
   "field.at_most": "Must be at most {limit}.",
   "field.waive_reason": "Say why the fine is waived.",
+  "field.at_most_owed": "Must be at most {limit}: that is what is still owed.",
+  "field.isbn_length": "An ISBN has 10 or 13 digits (an ISBN-13 starts with 978 or 979); hyphens and spaces may stay.",
+  "field.isbn_check_digit": "This ISBN's last digit (its check digit) does not fit: look for a mistyped digit.",
   "field.other": "Check this field: {detail}",
 
   "error.network": "The library's server cannot be reached. Check the connection and try again.",
@@ -491,6 +494,8 @@ export default {
   "eligibility.closed": "the account is closed",
   "eligibility.not_active": "the account is not active",
   "reason.PATRON_NOT_ELIGIBLE_NOW": "The patron's account does not allow borrowing, renewing or holds now (blocked, expired or closed).",
+  "fine.lost_for": "Lost book: “{title}” ({barcode})",
+  "fine.lost_for_reason": "Lost book: “{title}” ({barcode}) — {reason}",
   "fine.overdue_for": "Overdue: {title}",
   "preferences.sms_needs_phone": "Text messages cannot be sent without a phone number: add one, or untick text messages.",
   "desk.late": "It came back late.",
