@@ -64,3 +64,24 @@ export function useFocusIfLost(id) {
     if (!active || active === document.body) document.getElementById(id)?.focus({ preventScroll: true });
   }, []);
 }
+
+/**
+ * When a page's heading is drawn only after its data (a book, a patron), the route change put the focus on
+ * <main> (no heading yet): once `ready`, the focus goes on to the heading, unless the user has put it somewhere
+ * else meanwhile (finding A15).
+ */
+export function useHeadingFocusWhenReady(ready) {
+  useEffect(() => {
+    if (!ready) return;
+    const main = document.getElementById("main");
+    const active = document.activeElement;
+    if (main && (!active || active === document.body || active === main)) main.querySelector("h1")?.focus({ preventScroll: true });
+  }, [ready]);
+}
+
+/** The `lang` of a text in a book's own language (its title, its description), for screen readers to read it
+ * with the right voice (finding A12, WCAG 3.1.2); undefined when the catalogue does not know it. */
+export function langOf(book) {
+  const code = book?.language;
+  return code && /^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$/.test(code) ? code : undefined;
+}
