@@ -48,16 +48,16 @@ async def test_saving_a_rule_adding_an_item_type_and_opening_a_day_again_keep_th
     page: Page, rest: httpx.AsyncClient, admin
 ) -> None:
     category = f"FOCUS{random.randint(10000, 99999)}"
-    made = await rest.post(
-        "/v1/circulationRules", json={"patron_category": category, "item_type": "*", "loan_period_days": 21}, headers=admin.headers
-    )
+    body = {"patron_category": category, "item_type": "*", "loan_period_days": 21}
+    made = await rest.post("/v1/circulationRules", json=body, headers=admin.headers)
     assert made.status_code == 200, made.text
     rule = made.json()["name"]
     code = f"FOC{random.randint(10000, 99999)}"
     first = date.today() + timedelta(days=random.randint(3000, 4000))
     second = first + timedelta(days=1)
     for day in (first, second):
-        closed = await rest.post("/v1/closedDays", json={"date": day.isoformat(), "reason": "focus"}, headers=admin.headers)
+        closing = {"date": day.isoformat(), "reason": "focus"}
+        closed = await rest.post("/v1/closedDays", json=closing, headers=admin.headers)
         assert closed.status_code == 200, closed.text
     try:
         await sign_in(page, admin.email, admin.password, next_hash="/rules")

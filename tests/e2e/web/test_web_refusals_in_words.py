@@ -54,9 +54,13 @@ async def test_an_isbn_of_the_wrong_length_is_refused_in_russian(new_context, li
     await expect(page.get_by_text("must be")).to_have_count(0)
 
 
-async def test_a_lost_book_fine_is_said_in_russian(new_context, rest: httpx.AsyncClient, librarian, unique_email) -> None:
+async def test_a_lost_book_fine_is_said_in_russian(
+    new_context, rest: httpx.AsyncClient, librarian, unique_email
+) -> None:
     """The loans service's own words for the fine of a book declared lost: "lost: <title> (<barcode>): <reason>"."""
-    fine = {"amount": "5.00", "kind": "FINE_KIND_LOST_ITEM", "description": "lost: A Letter in Harbour (AT0042): fell in the river"}
+    described = "lost: A Letter in Harbour (AT0042): fell in the river"
+    fine = {"amount": "5.00", "kind": "FINE_KIND_LOST_ITEM", "description": described}
     page = await russian_patron_page(new_context, rest, librarian, unique_email, fine)
-    await expect(page.get_by_text("Утерянная книга: «A Letter in Harbour» (AT0042) — fell in the river")).to_be_visible()
+    said = "Утерянная книга: «A Letter in Harbour» (AT0042) — fell in the river"
+    await expect(page.get_by_text(said)).to_be_visible()
     await expect(page.get_by_text("lost:")).to_have_count(0)

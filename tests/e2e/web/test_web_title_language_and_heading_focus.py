@@ -24,7 +24,7 @@ async def test_a_russian_title_on_an_english_page_is_marked_russian(page: Page, 
     await expect(page.get_by_role("heading", level=1)).to_have_attribute("lang", "ru")
     await expect(page.locator("html")).to_have_attribute("lang", "en")
 
-    await page.goto("/#/?q=булгаков")  # noqa: RUF001
+    await page.goto("/#/?q=булгаков")
     result = page.get_by_test_id("results").locator(f'a[href="#/books/{book.id}"]')
     await expect(result.locator("xpath=ancestor::*[@lang][1]")).to_have_attribute("lang", "ru")
 

@@ -4,11 +4,13 @@
 import { useState } from "preact/hooks";
 import { api } from "../api.js";
 import { html } from "../html.js";
-import { fieldText, t } from "../i18n.js";
+import { errorText, fieldText, t } from "../i18n.js";
 import { session } from "../session.js";
 import { ErrorNotice, Loading, Notice, useListChange } from "../components.js";
 import { useItemTypes } from "../item_types.js";
+import { focusSoon, keepFocus } from "../keep_focus.js";
 
+const ALREADY_EXISTS = 6; // the gRPC code of a code another item type has
 const EMPTY = { code: "", description: "", not_for_loan: false, editing: null };
 
 /** The notice of the last change, in the language shown now (kept as what was done, finding D4). */
@@ -26,6 +28,7 @@ export function ItemTypes() {
 
   async function save(event) {
     event.preventDefault();
+    if (change.busy || !draft.code.trim() || !draft.description.trim()) return;
     const body = { code: draft.code.trim(), description: draft.description.trim(), not_for_loan: draft.not_for_loan };
     // The etag of the type as the list has it now: after a conflict the list is read again (what the other admin
     // saved shows there), and the next save may pass (finding D13: the etag of the Edit click failed for ever).
@@ -37,16 +40,20 @@ export function ItemTypes() {
       : (request_id) => api("/v1/itemTypes", { method: "POST", body, query: { request_id } });
     const code = body.code.toUpperCase();
     const said = { done: editing ? "saved" : "added", code };
-    if (await act({ editing: editing?.name, etag, ...body }, call, said)) setDraft(EMPTY);
+    // The form is emptied for the next one: the focus goes to its first field, not to <body> (finding A7).
+    if (await act({ editing: editing?.name, etag, ...body }, call, said)) (setDraft(EMPTY), focusSoon("item-type-code"));
   }
 
   function remove(kind) {
+    if (change.busy) return undefined;
+    keepFocus(undefined, "item-type-code"); // the type's line goes with its button
     const call = (request_id) => api(`/v1/${kind.name}`, { method: "DELETE", query: { request_id } });
     return act({ remove: kind.name }, call, { done: "deleted", code: kind.code });
   }
 
   const set = (field) => (event) => setDraft({ ...draft, [field]: event.currentTarget.value });
-  const codeProblem = fieldText(error, "item_type.code");
+  // A code another type has is a refusal of the Code field: said there too, tied to it (finding A7).
+  const codeProblem = fieldText(error, "item_type.code") || (error?.code === ALREADY_EXISTS ? errorText(error) : null);
   const descriptionProblem = fieldText(error, "item_type.description");
   return html`<section aria-labelledby="item-types-title">
     <h2 id="item-types-title">${t("item_types.title")}</h2>
@@ -79,7 +86,7 @@ export function ItemTypes() {
       ${descriptionProblem && html`<span class="error" id="item-type-description-error">${descriptionProblem}</span>`}
       <label class="check"><input type="checkbox" checked=${draft.not_for_loan}
         onChange=${(event) => setDraft({ ...draft, not_for_loan: event.currentTarget.checked })} /> ${t("item_types.not_for_loan")}</label>
-      <button type="submit" class="button small" disabled=${change.busy || !draft.code.trim() || !draft.description.trim()}>
+      <button type="submit" class="button small" aria-disabled=${change.busy || !draft.code.trim() || !draft.description.trim() ? "true" : undefined}>
         ${draft.editing ? t("item_types.save") : t("item_types.add")}</button>
       ${draft.editing && html` <button type="button" class="button small quiet" onClick=${() => setDraft(EMPTY)}>${t("item_types.cancel")}</button>`}
     </form>`}
