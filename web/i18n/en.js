@@ -364,7 +364,7 @@ export default {
   "users.role_changed": "{user}: role changed.",
   "users.block": "Block",
   "users.unblock": "Unblock",
-  "users.save_role_named": "Save the role of {user}",
+  "users.save_role_named": "Save {user}'s role",
   "users.block_named": "Block {user}",
   "users.unblock_named": "Unblock {user}",
   "users.block_reason": "Reason to block",

@@ -370,7 +370,7 @@ export default {
   "users.role_changed": "{user}: роль изменена.",
   "users.block": "Заблокировать",
   "users.unblock": "Разблокировать",
-  "users.save_role_named": "Сохранить роль: {user}",
+  "users.save_role_named": "Сохранить новую роль пользователя {user}",
   "users.block_named": "Заблокировать: {user}",
   "users.unblock_named": "Разблокировать: {user}",
   "users.block_reason": "Причина блокировки",

@@ -39,9 +39,9 @@ async def test_block_and_save_role_on_the_users_page_keep_the_focus_and_name_the
     await expect(row.get_by_role("button", name=f"Unblock {name}")).to_be_focused()
 
     await row.get_by_label(f"Role of {name}", exact=True).select_option("USER_ROLE_LIBRARIAN")
-    await press(page, row.get_by_role("button", name=f"Save the role of {name}"))
+    await press(page, row.get_by_role("button", name=f"Save {name}'s role"))
     await expect(page.get_by_text(f"{name}: role changed.")).to_be_visible()
-    await expect(row.get_by_role("button", name=f"Save the role of {name}")).to_be_focused()
+    await expect(row.get_by_role("button", name=f"Save {name}'s role")).to_be_focused()
 
 
 async def test_saving_a_rule_adding_an_item_type_and_opening_a_day_again_keep_the_focus(

@@ -53,13 +53,14 @@ export function ItemTypes() {
 
   const set = (field) => (event) => setDraft({ ...draft, [field]: event.currentTarget.value });
   // A code another type has is a refusal of the Code field: said there too, tied to it (finding A7).
-  const codeProblem = fieldText(error, "item_type.code") || (error?.code === ALREADY_EXISTS ? errorText(error) : null);
+  const codeTaken = error?.code === ALREADY_EXISTS;
+  const codeProblem = fieldText(error, "item_type.code") || (codeTaken ? errorText(error) : null);
   const descriptionProblem = fieldText(error, "item_type.description");
   return html`<section aria-labelledby="item-types-title">
     <h2 id="item-types-title">${t("item_types.title")}</h2>
     <p class="muted">${t("item_types.intro")}</p>
     ${message && html`<${Notice}>${noticeText(message)}<//>`}
-    <${ErrorNotice} error=${types.error || error} />
+    <${ErrorNotice} error=${types.error || (codeTaken ? null : error)} />
     ${types.loading && !types.data && html`<${Loading} />`}
     ${types.data &&
     html`<ul class="closed-days" data-testid="item-types">
@@ -79,7 +80,7 @@ export function ItemTypes() {
       <input id="item-type-code" required maxlength="20" pattern="[A-Za-z0-9_\\-]{1,20}" value=${draft.code} disabled=${Boolean(draft.editing)}
         onInput=${set("code")} aria-invalid=${codeProblem ? "true" : undefined} aria-describedby="item-type-code-hint${codeProblem ? " item-type-code-error" : ""}" />
       <span class="hint" id="item-type-code-hint">${t("item_types.code_hint")}</span>
-      ${codeProblem && html`<span class="error" id="item-type-code-error">${codeProblem}</span>`}
+      ${codeProblem && html`<span class="error" id="item-type-code-error" role=${codeTaken ? "alert" : undefined}>${codeProblem}</span>`}
       <label for="item-type-description">${t("item_types.description")}</label>
       <input id="item-type-description" required maxlength="100" value=${draft.description} onInput=${set("description")}
         aria-invalid=${descriptionProblem ? "true" : undefined} aria-describedby=${descriptionProblem ? "item-type-description-error" : undefined} />
