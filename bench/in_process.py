@@ -15,7 +15,7 @@ import uvloop
 from costs import postgres_cpu
 from loadtools import RESULTS_DIR, machine_info, work_folder
 
-from services.support.launcher.postgres import LocalPostgres
+from services.support.launcher.local_postgres import LocalPostgres
 from services.support.launcher.processes import Supervisor
 from services.support.mesh.topology import free_ports
 

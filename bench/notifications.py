@@ -44,8 +44,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from services.notifications.data.tables import notifications as table
 from services.support.launcher.components import REPO_ROOT
+from services.support.launcher.local_postgres import LocalPostgres
 from services.support.launcher.nats import LocalNats
-from services.support.launcher.postgres import LocalPostgres
 from services.support.launcher.processes import ProcessSpec, Supervisor
 from services.support.launcher.readiness import grpc_health_status, wait_until
 from services.support.launcher.sink_servers import LocalSinks, SinkAddresses

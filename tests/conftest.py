@@ -61,7 +61,8 @@ def infra_supervisor(launcher_dir: Path) -> Iterator[Supervisor]:
 @pytest.fixture(scope="session")
 def postgres(launcher_dir: Path, infra_supervisor: Supervisor, free_port_source: Iterator[int]) -> PostgresServer:
     """A Postgres server: `.admin_url`, `.url_for(db)`, `.create_database(name)`, `.fresh_database()`."""
-    from services.support.launcher.postgres import LocalPostgres, PostgresServer
+    from services.support.launcher.local_postgres import LocalPostgres
+    from services.support.launcher.postgres import PostgresServer
 
     if url := os.environ.get("DATABASE_URL"):
         return PostgresServer(url)

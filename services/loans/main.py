@@ -24,6 +24,7 @@ from services.loans.app.reconciling import ReconcilePolicy
 from services.loans.app.scheduled import scheduled_pass
 from services.loans.data.calendar_cache import ClosedDayCache, closed_day_cache_follower
 from services.loans.data.copy_feed import CopiesConsumer
+from services.loans.data.item_type_feed import ItemTypesConsumer
 from services.loans.data.peers import GrpcCatalog, GrpcUsers
 from services.loans.data.projected_users import ProjectedUsers
 from services.loans.data.rule_cache import RuleCache
@@ -132,6 +133,8 @@ async def build(settings: LoansSettings) -> ServiceApp:
     feed += [closed_day_cache_follower(closed_day_cache, infra.nats).run] if closed_day_cache.enabled else []
     # The pull list and the hold shelf follow a held copy that a cataloguer moves (another shelf, call number).
     feed.append(CopiesConsumer(infra.nats, unit_of_work).run)
+    # The circulation rules follow the catalog's item types: a rename re-keys them, a deletion deletes them.
+    feed.append(ItemTypesConsumer(infra.nats, unit_of_work, clock).run)
     reconciler = scheduler(
         uow=unit_of_work,
         clock=clock,

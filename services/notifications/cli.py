@@ -28,6 +28,7 @@ def preview(
     """Render a built-in template with a sample value for every variable."""
     from services.notifications.data.rendering import JinjaRenderer
     from services.notifications.data.template_seeds import BUILTIN
+    from services.notifications.domain.sms_text import is_gsm7, plain, segments
 
     template = BUILTIN.get(f"{kind}_{channel}_{locale}")
     if template is None:
@@ -36,7 +37,12 @@ def preview(
     rendered = JinjaRenderer().render(template, {name: f"<{name}>" for name in template.available})
     if rendered.subject:
         console.print(f"Subject: {rendered.subject}\n", markup=False)
-    console.print(rendered.text, markup=False)
+    if channel != "sms":
+        console.print(rendered.text, markup=False)
+        return
+    text = plain(rendered.text.strip())  # as sent: see domain/sms_text.py
+    alphabet = "GSM-7" if is_gsm7(text) else "UCS-2"
+    console.print(f"{text}\n\n({len(text)} characters, {alphabet}, {segments(text)} segment(s))", markup=False)
 
 
 @app.command()

@@ -23,6 +23,7 @@ from services.notifications.api.consumers import (
     UsersHandler,
 )
 from services.notifications.api.decoding import LoansDecoder
+from services.notifications.api.decoding_users import recipient_of
 from services.notifications.api.servicer import NotificationsServicer
 from services.notifications.api.workers import Dispatcher, DispatchSettings, ReminderClock
 from services.notifications.app.notifying import TakenIn, take_in
@@ -90,7 +91,7 @@ async def build(settings: NotificationsSettings) -> ServiceApp:
 
     peers = mesh_channel(settings)
     catalog = CatalogTitles(peers)
-    accounts = UsersAccounts(peers)  # the recipients the projection does not hold
+    accounts = UsersAccounts(peers, read=recipient_of)  # the recipients the projection does not hold
 
     async def take(intakes: list[Intake]) -> Sequence[TakenIn]:
         taken = await take_in(

@@ -24,7 +24,7 @@ class NotificationsSettings(BaseServiceSettings, InTheLibraryZone):
     web_url: str = Field(
         "http://localhost:8080",
         description="The web client's public address (the edge's, as readers reach it), without a trailing slash: "
-        "links in messages start with it (a password reset's).",
+        "links in messages start with it (a password reset's, and List-Unsubscribe's to the account page).",
     )
     default_locale: str = Field("en", description="For users who chose no language: en or ru.")
     library_time_zone: str = Field(
@@ -52,6 +52,13 @@ class NotificationsSettings(BaseServiceSettings, InTheLibraryZone):
         "about this many over the relay's reply time. The relay must take this many from one client per "
         "process (Postfix's smtpd_client_connection_count_limit is 50 by default).",
     )
+    smtp_data_timeout_seconds: float = Field(
+        600.0,
+        gt=0,
+        description="How long to wait for the mail server's reply to the end of a message (RFC 5321: 10 minutes; "
+        "a relay may scan or sign it first). Without a reply the message may have been delivered: it counts as "
+        "a try and is sent again (same Message-ID) only after a wait of at least 5 minutes.",
+    )
 
     sms_base_url: str = Field("http://127.0.0.1:2580", description="The provider's API (Twilio-style).")
     sms_account_sid: str = "ACathenaeumdev"
@@ -63,6 +70,14 @@ class NotificationsSettings(BaseServiceSettings, InTheLibraryZone):
         ge=1,
         description="Routine SMS sent to one recipient (or number) per hour; the rest wait for a later slot. "
         "Hold, overdue and security SMS are never held back.",
+    )
+    sms_max_segments: int = Field(
+        2,
+        ge=1,
+        le=10,
+        description="Segments (each billed by the provider: 160 characters of GSM-7, 70 once a character is "
+        "outside it, 153/67 each when several) a notice's SMS may take: a long book title is shortened, with an "
+        "ellipsis, to fit. Staff messages are never shortened.",
     )
     sms_quiet_hours: str = Field(
         "22:00-08:00", description="No SMS then, in the recipient's time zone (they wait); empty: none."
@@ -148,7 +163,12 @@ class NotificationsSettings(BaseServiceSettings, InTheLibraryZone):
                 base=timedelta(seconds=self.retry_base_seconds),
                 cap=timedelta(seconds=self.retry_cap_seconds),
             ),
-            sms=SmsPolicy(max_per_hour=self.sms_max_per_hour, quiet_start=quiet_start, quiet_end=quiet_end),
+            sms=SmsPolicy(
+                max_per_hour=self.sms_max_per_hour,
+                quiet_start=quiet_start,
+                quiet_end=quiet_end,
+                max_segments=self.sms_max_segments,
+            ),
             library_name=self.library_name,
             default_locale=self.default_locale,
             library_time_zone=self.library_time_zone,
@@ -168,6 +188,8 @@ class NotificationsSettings(BaseServiceSettings, InTheLibraryZone):
             starttls=starttls,
             implicit_tls=self.smtp_implicit_tls,
             pool_size=self.smtp_pool_size,
+            data_timeout_seconds=self.smtp_data_timeout_seconds,
+            preferences_url=f"{self.web_url.rstrip('/')}/#/account" if self.web_url.strip() else "",
         )
 
     def sms(self) -> SmsSettings:

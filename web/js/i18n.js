@@ -146,6 +146,8 @@ const FIELD_TEXTS = [
   [/^ISBN-13 check digit is wrong/, () => t("field.isbn_check_digit")],
   [/^must be at most ([\d.]+)/, (limit) => t("field.at_most", { limit: limit.includes(".") ? bareMoney(limit) : limit })],
   [/^say why the fine is waived/, () => t("field.waive_reason")],
+  [/^must be 1-20 characters of A-Z, 0-9, _ and -/, () => t("field.item_type_code")],
+  [/^is the type's code already/, () => t("field.same_code")],
 ];
 
 /** The service's complaint about the first of `fields` it named, in the UI's language; undefined if none. */

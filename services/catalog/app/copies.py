@@ -109,18 +109,40 @@ async def list_copies(query: ListCopies, *, uow: CatalogUnitOfWork) -> Page[Copy
     size = page_size(query.page_size)
     query_key = fingerprint("ListCopies", str(query.book_id), conditions)
     cursor = decode_token(query.page_token, query_key)
+    listed_before, total = _carried(cursor)
     async with uow:
         if query.book_id is not None and not await uow.copies.book_exists(query.book_id):
             raise BookNotFound(query.book_id)
         after = str(cursor[0]) if cursor else None
         rows = await uow.copies.list(book_id=query.book_id, conditions=conditions, after=after, limit=size)
-        total = await _total(query.book_id, conditions, cursor, rows, size, uow)
+        if total is None:
+            total = await _count(query.book_id, conditions, cursor, rows, size, uow)
+    listed = None if listed_before is None else listed_before + min(len(rows), size)
+    total = _estimate(total, listed, more=len(rows) > size)
     return page_from_rows(
-        rows, limit=size, query=query_key, cursor_of=lambda copy: [copy.details.barcode, total], total_size=total
+        rows,
+        limit=size,
+        query=query_key,
+        cursor_of=lambda copy: [copy.details.barcode, total, listed],
+        total_size=total,
     )
 
 
-async def _total(
+def _carried(cursor: list[Any] | None) -> tuple[int | None, int | None]:
+    """What a page token carries besides its barcode: the copies the pages before listed, and the listing's
+    total_size (None for either a token does not carry as a count: one of an older build, or forged; tokens
+    are not signed, but a forged count misleads only its forger, within int32). A first page listed none."""
+    if cursor is None:
+        return 0, None
+    total, listed = [*cursor[1:3], None, None][:2]
+    return _int32(listed), _int32(total)
+
+
+def _int32(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**31 else None
+
+
+async def _count(
     book_id: uuid.UUID | None,
     conditions: Sequence[queries.Condition],
     cursor: list[Any] | None,
@@ -132,11 +154,20 @@ async def _total(
     count of all the matching copies with every page made walking a status, e.g. the loans reconciler's
     walk over the copies on loan, cost a scan of the whole table per hundred copies). A first page that
     is the only one is its own count."""
-    if cursor is not None and len(cursor) > 1 and isinstance(cursor[1], int) and 0 <= cursor[1] < 2**31:
-        return cursor[1]  # (tokens are not signed: a forged total misleads only its forger, within int32)
     if cursor is None and len(rows) <= size:
         return len(rows)
     return await uow.copies.count(book_id=book_id, conditions=conditions)
+
+
+def _estimate(counted: int, listed: int | None, *, more: bool) -> int:
+    """The total_size a page shows (AIP-158: an estimate, documented in the proto): the first page's count,
+    never below what the walk has listed (copies added during it), and on the last page the copies the walk
+    listed (added or removed since the count). So no page contradicts the walk, and a walk during which
+    nothing changed shows the same exact count on every page. `listed` None: a walk of an older build's
+    token, which repeats the count."""
+    if listed is None:
+        return counted
+    return min(max(counted, listed + 1) if more else listed, 2**31 - 1)
 
 
 async def update_copy(

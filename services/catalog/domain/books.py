@@ -15,6 +15,7 @@ from services.catalog.domain.isbn import normalize_isbn
 from services.support.runtime.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 from services.support.runtime.events import DomainEvent
 from services.support.runtime.names import NamePattern
+from services.support.runtime.text import ONE_LINE_MESSAGE, is_one_line
 from services.support.runtime.versioning import Versioned
 
 BOOK = NamePattern("books/{book}")
@@ -50,14 +51,18 @@ class BookDetails:
     description: str = ""
     cover_url: str = ""
 
-    def validated(self, *, current_year: int) -> BookDetails:
-        """A cleaned copy (trimmed, ISBN-13), or InvalidArgument naming every bad field."""
+    def validated(self, *, current_year: int, given: Iterable[str] | None = None) -> BookDetails:
+        """A cleaned copy (trimmed, ISBN-13), or InvalidArgument naming every bad field. A rule newer than the
+        data (a title on one line) holds for the fields `given` (None: all): a book stored before it keeps its
+        title until someone edits that."""
         violations: list[FieldViolation] = []
         title = self.title.strip()
         if not title:
             violations.append(FieldViolation("book.title", "must not be empty"))
         elif len(title) > MAX_TITLE_LENGTH:
             violations.append(FieldViolation("book.title", f"must be at most {MAX_TITLE_LENGTH} characters"))
+        elif (given is None or "title" in given) and not is_one_line(title):
+            violations.append(FieldViolation("book.title", ONE_LINE_MESSAGE))
         isbn = ""
         if self.isbn.strip():
             try:
@@ -181,7 +186,7 @@ class Book(Versioned):
     def revise(self, changes: BookDetails, paths: tuple[str, ...], *, now: datetime) -> bool:
         """Applies the named fields of `changes`; False (and no new version) when that changes nothing."""
         merged = dataclasses.replace(self.details, **{p: getattr(changes, p) for p in paths})
-        details = merged.validated(current_year=now.year)
+        details = merged.validated(current_year=now.year, given=paths)
         changed = tuple(p for p in paths if getattr(details, p) != getattr(self.details, p))
         if not changed:
             return False

@@ -152,7 +152,11 @@ _RULE_PATHS = {"hard_due_at": "hard_due_time"}
 def _rule_changed(event: rules.CirculationRuleChanged) -> dict[str, Any]:
     """The rule as it is (a deleted one as it was: which rule, lending by what), and for an update the fields
     it changed with their values before."""
-    found: dict[str, Any] = {"circulation_rule": rule_to_proto(event.rule), "deleted": event.deleted}
+    found: dict[str, Any] = {
+        "circulation_rule": rule_to_proto(event.rule),
+        "deleted": event.deleted,
+        "note": event.note,
+    }
     if event.previous is not None:
         paths = [_RULE_PATHS.get(name, name) for name in event.changed]
         before = rule_to_proto(replace(event.rule, terms=event.previous))

@@ -1,6 +1,7 @@
 """LoansService servicer: proto -> command -> use case -> proto. No rules, no SQL, no status codes here.
 
-The circulation rule RPCs are in rule_rpcs.py, the calendar's in calendar_rpcs.py (mixed in).
+The hold RPCs are in hold_rpcs.py, the fines' in fine_rpcs.py, the circulation rule RPCs in rule_rpcs.py and
+the calendar's in calendar_rpcs.py (mixed in).
 """
 
 from __future__ import annotations
@@ -11,43 +12,18 @@ import grpc
 
 from athenaeum.loans.v1 import loans_pb2, loans_pb2_grpc, resources_pb2
 from services.loans.api.calendar_rpcs import ClosedDayRpcs
-from services.loans.api.convert import (
-    book_filter,
-    current_actor,
-    fine_kind,
-    fine_status,
-    fine_to_proto,
-    held_copy_status_from_proto,
-    hold_status,
-    hold_to_proto,
-    list_parent,
-    loan_status,
-    loan_to_proto,
-)
+from services.loans.api.convert import book_filter, current_actor, list_parent, loan_status, loan_to_proto
+from services.loans.api.fine_rpcs import FineRpcs
+from services.loans.api.hold_rpcs import HoldRpcs
 from services.loans.api.rule_rpcs import CirculationRuleRpcs
-from services.loans.app import (
-    fining,
-    holding,
-    issuing,
-    losing,
-    missing,
-    pickup_changes,
-    receiving,
-    reconciling,
-    renewing,
-    returning,
-    viewing,
-)
+from services.loans.app import issuing, losing, reconciling, renewing, returning, viewing
 from services.loans.app.peers import Catalog, Users
 from services.loans.app.ports import LoansUnitOfWork
 from services.loans.app.reconciling import ReconcilePolicy
 from services.loans.domain.borrowing import BorrowingPolicy
 from services.loans.domain.branches import ANY_BRANCH, LibraryBranches
-from services.loans.domain.fines import FINE
-from services.loans.domain.hold_record import COPY, HOLD
 from services.loans.domain.loan_record import LOAN
 from services.loans.domain.loans import Loan
-from services.loans.domain.money import money
 from services.support.runtime.clock import Clock
 from services.support.runtime.idempotency import parse_request_id
 from services.support.runtime.names import canonical_name
@@ -55,7 +31,7 @@ from services.support.runtime.names import canonical_name
 Context = grpc.aio.ServicerContext
 
 
-class LoansServicer(CirculationRuleRpcs, ClosedDayRpcs, loans_pb2_grpc.LoansServiceServicer):
+class LoansServicer(HoldRpcs, FineRpcs, CirculationRuleRpcs, ClosedDayRpcs, loans_pb2_grpc.LoansServiceServicer):
     """Each call gets a fresh unit of work (`uow()`); the other ports and the settings are shared."""
 
     def __init__(
@@ -181,166 +157,6 @@ class LoansServicer(CirculationRuleRpcs, ClosedDayRpcs, loans_pb2_grpc.LoansServ
             command, uow=self._uow(), clock=self._clock, users=self._users, policy=self._borrowing
         )
         return await self._loan(renewed)
-
-    async def AssessFine(self, request: loans_pb2.AssessFineRequest, context: Context) -> resources_pb2.Fine:
-        """Charges a patron by hand."""
-        fine = request.fine
-        command = fining.AssessFine(
-            patron=canonical_name(fine.patron),
-            amount=fine.amount,
-            kind=fine_kind(fine.kind),
-            description=fine.description,
-            loan=canonical_name(fine.loan),
-            request_id=parse_request_id(request.request_id),
-            actor=current_actor(),
-        )
-        assessed = await fining.assess_fine(
-            command, uow=self._uow(), clock=self._clock, users=self._users, currency=self._currency
-        )
-        return fine_to_proto(assessed)
-
-    async def GetFine(self, request: loans_pb2.GetFineRequest, context: Context) -> resources_pb2.Fine:
-        """Returns one fine."""
-        command = fining.GetFine(FINE.parse_id(request.name), current_actor())
-        return fine_to_proto(await fining.get_fine(command, uow=self._uow()))
-
-    async def ListFines(self, request: loans_pb2.ListFinesRequest, context: Context) -> loans_pb2.ListFinesResponse:
-        """Lists fines, newest first, with the total still owed."""
-        command = fining.ListFines(
-            parent=list_parent(request.parent),
-            status=fine_status(request.status),
-            page_size=request.page_size,
-            page_token=request.page_token,
-            actor=current_actor(),
-        )
-        listing = await fining.list_fines(command, uow=self._uow())
-        return loans_pb2.ListFinesResponse(
-            fines=[fine_to_proto(f) for f in listing.page.items],
-            next_page_token=listing.page.next_page_token,
-            total_size=listing.page.total_size,
-            outstanding_total=money(listing.outstanding_total),
-        )
-
-    async def PayFine(self, request: loans_pb2.PayFineRequest, context: Context) -> resources_pb2.Fine:
-        """Records a payment against a fine."""
-        command = fining.PayFine(
-            FINE.parse_id(request.name),
-            request.amount,
-            request.payment_method,
-            parse_request_id(request.request_id),
-            current_actor(),
-        )
-        return fine_to_proto(await fining.pay_fine(command, uow=self._uow(), clock=self._clock))
-
-    async def WaiveFine(self, request: loans_pb2.WaiveFineRequest, context: Context) -> resources_pb2.Fine:
-        """Forgives what is left of a fine."""
-        command = fining.WaiveFine(
-            FINE.parse_id(request.name), request.reason, parse_request_id(request.request_id), current_actor()
-        )
-        return fine_to_proto(await fining.waive_fine(command, uow=self._uow(), clock=self._clock))
-
-    async def PlaceHold(self, request: loans_pb2.PlaceHoldRequest, context: Context) -> resources_pb2.Hold:
-        """Reserves a book for a patron."""
-        command = holding.PlaceHold(
-            patron=canonical_name(request.hold.patron),
-            book=canonical_name(request.hold.book),
-            pickup_branch=request.hold.pickup_branch,
-            request_id=parse_request_id(request.request_id),
-            actor=current_actor(),
-        )
-        hold = await holding.place_hold(
-            command,
-            uow=self._uow(),
-            clock=self._clock,
-            users=self._users,
-            catalog=self._catalog,
-            policy=self._borrowing,
-            branches=self._branches,
-        )
-        return hold_to_proto(hold)
-
-    async def GetHold(self, request: loans_pb2.GetHoldRequest, context: Context) -> resources_pb2.Hold:
-        """Returns one hold with its queue position."""
-        command = holding.GetHold(HOLD.parse_id(request.name), current_actor())
-        return hold_to_proto(await holding.get_hold(command, uow=self._uow()))
-
-    async def ListHolds(self, request: loans_pb2.ListHoldsRequest, context: Context) -> loans_pb2.ListHoldsResponse:
-        """Lists holds in placing order, or by pickup deadline; by branch."""
-        command = holding.ListHolds(
-            parent=list_parent(request.parent),
-            status=hold_status(request.status),
-            book=book_filter(request.book),
-            filter=request.filter,
-            order_by=request.order_by,
-            page_size=request.page_size,
-            page_token=request.page_token,
-            actor=current_actor(),
-        )
-        listed = await holding.list_holds(command, uow=self._uow())
-        page = listed.page
-        return loans_pb2.ListHoldsResponse(
-            holds=[hold_to_proto(h, listed.patrons.get(h.patron)) for h in page.items],
-            next_page_token=page.next_page_token,
-            total_size=page.total_size,
-        )
-
-    async def CancelHold(self, request: loans_pb2.CancelHoldRequest, context: Context) -> resources_pb2.Hold:
-        """Cancels a WAITING, IN_TRANSIT or READY hold."""
-        command = holding.CancelHold(
-            HOLD.parse_id(request.name), request.reason, parse_request_id(request.request_id), current_actor()
-        )
-        hold = await holding.cancel_hold(
-            command, uow=self._uow(), clock=self._clock, catalog=self._catalog, zone=self._borrowing.time_zone
-        )
-        return hold_to_proto(hold)
-
-    async def UpdateHold(self, request: loans_pb2.UpdateHoldRequest, context: Context) -> resources_pb2.Hold:
-        """Changes a WAITING hold's pickup branch; it keeps its place in the queue."""
-        command = pickup_changes.UpdateHold(
-            HOLD.parse_id(request.hold.name, field="hold.name"),
-            pickup_branch=request.hold.pickup_branch,
-            update_mask=tuple(request.update_mask.paths),
-            etag=request.hold.etag,
-            request_id=parse_request_id(request.request_id),
-            actor=current_actor(),
-        )
-        hold = await pickup_changes.update_hold(
-            command, uow=self._uow(), clock=self._clock, catalog=self._catalog, zone=self._borrowing.time_zone
-        )
-        return hold_to_proto(hold)
-
-    async def ReceiveHoldCopy(self, request: loans_pb2.ReceiveHoldCopyRequest, context: Context) -> resources_pb2.Hold:
-        """A copy set aside for a hold reaches a desk: READY at its pickup branch."""
-        command = receiving.ReceiveHoldCopy(
-            request.barcode, request.branch, parse_request_id(request.request_id), current_actor()
-        )
-        hold = await receiving.receive_hold_copy(
-            command,
-            uow=self._uow(),
-            clock=self._clock,
-            catalog=self._catalog,
-            zone=self._borrowing.time_zone,
-            branches=self._branches,
-        )
-        return hold_to_proto(hold)
-
-    async def ReportHoldCopyMissing(
-        self, request: loans_pb2.ReportHoldCopyMissingRequest, context: Context
-    ) -> resources_pb2.Hold:
-        """The copy set aside for a hold is missing (LOST) or taken out of circulation: the hold served again."""
-        copy = COPY.format(*COPY.parse(request.copy, field="copy")) if request.copy else ""
-        command = missing.ReportHoldCopyMissing(
-            HOLD.parse_id(request.name),
-            copy,
-            parse_request_id(request.request_id),
-            current_actor(),
-            copy_status=held_copy_status_from_proto(request.copy_status),
-            etag=request.etag,
-        )
-        hold = await missing.report_hold_copy_missing(
-            command, uow=self._uow(), clock=self._clock, catalog=self._catalog, zone=self._borrowing.time_zone
-        )
-        return hold_to_proto(hold)
 
     async def ReconcileCirculation(
         self, request: loans_pb2.ReconcileCirculationRequest, context: Context

@@ -199,6 +199,20 @@ class CirculationRule(Versioned):
             raise FailedPrecondition("the */* default rule cannot be deleted", reason="DEFAULT_RULE_REQUIRED")
         self.events.append(CirculationRuleChanged(occurred_at=now, rule=self, deleted=True))
 
+    def follow_item_type(self, item_type: str, *, now: datetime, note: str) -> None:
+        """The catalog renamed the rule's item type: the same terms, keyed by the new code (not validated: it
+        is the catalog's list's, as the old one was). `note` says why in the audit trail."""
+        previous, self.terms = self.terms, replace(self.terms, item_type=item_type)
+        self.updated_at, self.version = now, self.version + 1
+        self.events.append(
+            CirculationRuleChanged(occurred_at=now, rule=self, previous=previous, changed=("item_type",), note=note)
+        )
+
+    def retire(self, *, now: datetime, note: str) -> None:
+        """Deleted by the service, not an admin (its item type renamed onto a code with a rule of its own, or
+        deleted from the catalog's list); `note` says why. Never the */* default row, which names no type."""
+        self.events.append(CirculationRuleChanged(occurred_at=now, rule=self, deleted=True, note=note))
+
 
 @dataclass(frozen=True, kw_only=True)
 class CirculationRuleChanged(DomainEvent):
@@ -208,6 +222,8 @@ class CirculationRuleChanged(DomainEvent):
     """The terms before an update: the audit trail says what the changed ones were."""
     changed: tuple[str, ...] = ()
     """The terms an update changed (RuleTerms' field names)."""
+    note: str = ""
+    """Why, for a change the service made itself following the catalog's item types (empty for an admin's)."""
 
 
 _TERMS = tuple(f.name for f in fields(RuleTerms))

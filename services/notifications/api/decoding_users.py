@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from google.protobuf.message import Message
 
@@ -46,7 +47,7 @@ def users_update(subject: str, data: bytes, *, trace: Mapping[str, str]) -> User
 
 def _registered(e: Message, trace: Mapping[str, str]) -> UsersUpdate:
     registered: users.UserRegistered = e  # type: ignore[assignment]
-    recipient = recipient_of(registered.user, registered)
+    recipient = recipient_of(registered.user, status_at=to_datetime(registered.occur_time))
     welcome = _user_occurrence(
         registered, Kind.WELCOME, recipient.user_id, {"card_number": recipient.card_number}, trace
     )
@@ -56,7 +57,11 @@ def _registered(e: Message, trace: Mapping[str, str]) -> UsersUpdate:
 def _updated(e: Message, trace: Mapping[str, str]) -> UsersUpdate:
     updated: users.UserUpdated = e  # type: ignore[assignment]
     return UsersUpdate(
-        profile=ProfileSeen(recipient_of(updated.user, updated), updated_by=uuid.UUID(updated.event_id), trace=trace)
+        profile=ProfileSeen(
+            recipient_of(updated.user, status_at=to_datetime(updated.occur_time)),
+            updated_by=uuid.UUID(updated.event_id),
+            trace=trace,
+        )
     )
 
 
@@ -116,7 +121,10 @@ def _user_occurrence(
     )
 
 
-def recipient_of(user: users_pb2.User, event: users.UserRegistered | users.UserUpdated) -> Recipient:
+def recipient_of(user: users_pb2.User, *, status_at: datetime) -> Recipient:
+    """The users service's account as notifications keep it, the one reading of it (events and GetUser
+    alike). `status_at` is when its status was known to hold, on the users service's clock (the status
+    events' clock): the event's time for an event's snapshot, the account's `update_time` for one read now."""
     prefs = user.notification_preferences
     return Recipient(
         user_id=USER.parse_id(user.name, field="user.name"),
@@ -132,7 +140,7 @@ def recipient_of(user: users_pb2.User, event: users.UserRegistered | users.UserU
         sms_opt_in=prefs.sms_opt_in,
         kinds={kind: ChannelChoice(c.email, c.sms) for kind, c in prefs.kinds.items()},
         version=version_of(user.etag),
-        status_at=to_datetime(event.occur_time),
+        status_at=status_at,
     )
 
 

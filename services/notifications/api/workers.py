@@ -23,6 +23,7 @@ from services.notifications.app import delivering, reminders
 from services.notifications.app.notifying import Rules
 from services.notifications.app.ports import (
     Accounts,
+    ChannelRefused,
     ChannelUnavailable,
     NotificationsUnitOfWork,
     Sender,
@@ -91,6 +92,8 @@ class Dispatcher:
         self._recorder: GroupCommit[delivering.Attempt, Notification] = GroupCommit(self._record, max_size=256)
         self._recording: set[uuid.UUID] = set()
         """Notifications sent whose outcome waits for the database: not sent again if their claim lapses."""
+        self._sending: set[uuid.UUID] = set()
+        """Notifications handed to the channel and not answered yet: their claims are kept (`_keep_claims`)."""
         CHANNEL_UP.labels(channel.value).set(1)
 
     def wake(self) -> None:
@@ -104,6 +107,13 @@ class Dispatcher:
         )
         if released:
             log.info("took back %d %s notifications held before a restart", released, self.channel)
+        keeper = asyncio.create_task(self._keep_claims())
+        try:
+            await self._dispatch()
+        finally:
+            keeper.cancel()
+
+    async def _dispatch(self) -> None:
         while True:
             if self._down.is_set():
                 await self._wait_until_back()
@@ -112,7 +122,7 @@ class Dispatcher:
             claimed = await retry_forever(partial(self._claim, free), what="the notifications database")
             # One whose outcome is still being recorded here was claimed again after its lease ran out
             # during a database outage: it was sent, and the recording under way ends its claim.
-            claimed = [n for n in claimed if n.id not in self._recording]
+            claimed = [n for n in claimed if n.id not in self._recording and n.id not in self._sending]
             self._in_flight += len(claimed)
             for notification in claimed:
                 task = asyncio.create_task(self._attempt(notification))
@@ -123,6 +133,21 @@ class Dispatcher:
                     async with asyncio.timeout(self._settings.poll_seconds):
                         await self._wakeup.wait()
                 self._wakeup.clear()
+
+    async def _keep_claims(self) -> None:
+        """Every third of a lease, extend the claims of the sends still waiting for an answer (the end of an
+        email may take 10 minutes; the lease is 30 s so that a crashed process's claims come back soon)."""
+        lease = self._settings.lease
+        while True:
+            await asyncio.sleep(lease.total_seconds() / 3)
+            if not self._sending:
+                continue
+            try:
+                await delivering.extend_claims(
+                    list(self._sending), worker=self._claimant, lease=lease, uow=self._uow(), clock=self._clock
+                )
+            except Exception:  # the database is away: try again at the next beat
+                log.exception("keeping the claims of %d %s sends failed", len(self._sending), self.channel)
 
     async def _room_for_a_claim(self) -> None:
         """Wait until at least half the sends in flight have ended. A claim is a transaction: claiming each
@@ -145,8 +170,12 @@ class Dispatcher:
         return await delivering.claim_due(command, uow=self._uow(), clock=self._clock, rules=self._rules)
 
     async def _attempt(self, notification: Notification) -> None:
+        self._sending.add(notification.id)
         try:
-            outcome = await self._send(notification)
+            try:
+                outcome = await self._send(notification)
+            finally:
+                self._sending.discard(notification.id)
             self._count(await self._record_until_stored(notification, outcome), outcome)
         finally:
             self._in_flight -= 1
@@ -177,8 +206,9 @@ class Dispatcher:
                 return await self._sender.send(notification)
             except ChannelUnavailable as error:
                 span.record_exception(error)
-                if not self._down.is_set():
-                    log.warning("%s channel down: %s", self.channel, error)
+                if not self._down.is_set():  # once per outage
+                    refused = isinstance(error, ChannelRefused)
+                    log.log(logging.ERROR if refused else logging.WARNING, "%s channel down: %s", self.channel, error)
                     CHANNEL_UP.labels(self.channel.value).set(0)
                     self._down.set()
                 return None

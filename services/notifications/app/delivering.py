@@ -158,6 +158,16 @@ async def record_attempts(
     return recorded
 
 
+async def extend_claims(
+    notification_ids: list[uuid.UUID], *, worker: str, lease: timedelta, uow: NotificationsUnitOfWork, clock: Clock
+) -> None:
+    """Keeps the claims of sends still waiting for their answer (the end of an email may take 10 minutes):
+    a claim that lapsed mid-send was taken again and the message sent a second time."""
+    async with uow:
+        await uow.notifications.extend_claims(notification_ids, worker=worker, until=clock.now() + lease)
+        await uow.commit()
+
+
 async def release_claims(worker: str, *, uow: NotificationsUnitOfWork) -> int:
     """At start: what this process held when it last stopped (or crashed) is free to claim again."""
     async with uow:

@@ -24,8 +24,9 @@ from services.notifications.domain.kinds import KINDS, Channel, Kind
 from services.notifications.domain.notifications import Content, Notification
 from services.notifications.domain.occurrences import Intake, Occurrence, gathered
 from services.notifications.domain.recipients import Recipient, Route, routes
+from services.notifications.domain.sms_text import fitted, plain
 from services.notifications.domain.templates import MAX_SMS_LENGTH, Template, template_id
-from services.notifications.domain.wording import FALLBACK_LOCALE, locale_of, words, zone_of
+from services.notifications.domain.wording import FALLBACK_LOCALE, locale_of, on_one_line, words, zone_of
 from services.support.runtime.clock import Clock
 
 
@@ -254,10 +255,19 @@ class _Writer:
             given["web_url"] = self.rules.web_url
         if "branch" in offered and not facts.get("branch"):
             facts["branch"] = recipient.home_branch  # no branch named by the event: the patron's own
-        return {name: "" for name in offered} | given | words(facts, locale=locale, zone=zone)
+        return on_one_line({name: "" for name in offered} | given | words(facts, locale=locale, zone=zone))
 
     def word(self, kind: Kind, channel: Channel, locale: str, params: Mapping[str, str]) -> Content:
-        return word(kind, channel, locale, params, templates=self.templates, store=self.store, renderer=self.renderer)
+        return word(
+            kind,
+            channel,
+            locale,
+            params,
+            templates=self.templates,
+            store=self.store,
+            renderer=self.renderer,
+            max_segments=self.rules.sms.max_segments,
+        )
 
 
 def word(
@@ -270,10 +280,13 @@ def word(
     store: TemplateRepository,
     renderer: TemplateRenderer,
     fit: bool = True,
+    max_segments: int = 2,
 ) -> Content:
     """Render the kind's template for the language (else English); a stored template that fails to render, or
     renders an SMS longer than a provider takes, gives way to the built-in one, so sending goes on. An SMS
-    still too long (its values are) is cut to fit, with an ellipsis, unless `fit` is False."""
+    still too long (its values are) is cut to fit, with an ellipsis, unless `fit` is False. An SMS is made
+    plain where that keeps it in GSM-7, and (when `fit`) its long values are shortened to keep it within
+    `max_segments` (domain/sms_text.py)."""
     chosen = templates.get(template_id(kind, channel, locale)) or templates.get(
         template_id(kind, channel, FALLBACK_LOCALE)
     )
@@ -285,7 +298,10 @@ def word(
             rendered = renderer.render(template, params)
         except RenderFailed:
             continue
-        words = Content(rendered.subject, rendered.text, rendered.html, template.id, template.version, template.locale)
+        text = rendered.text
+        if channel == Channel.SMS:
+            text = _sms_text(template, params, rendered.text, renderer, max_segments if fit else 0)
+        words = Content(rendered.subject, text, rendered.html, template.id, template.version, template.locale)
         if channel == Channel.SMS and len(words.text) > MAX_SMS_LENGTH:
             too_long = words
             continue
@@ -293,3 +309,17 @@ def word(
     if too_long is not None:
         return replace(too_long, text=too_long.text[: MAX_SMS_LENGTH - 1] + "…") if fit else too_long
     raise RenderFailed(f"no template renders {template_id(kind, channel, locale)}")
+
+
+def _sms_text(
+    template: Template, params: Mapping[str, str], text: str, renderer: TemplateRenderer, max_segments: int
+) -> str:
+    """The SMS as sent: one line of plain text (no trailing break: it is a character paid for), its values
+    shortened to fit `max_segments` (none: 0)."""
+    if max_segments <= 0:  # as written (a staff message): plain only when its "..." do not take it past a provider
+        made_plain = plain(text.strip())
+        return made_plain if len(made_plain) <= MAX_SMS_LENGTH else text.strip()
+    try:
+        return fitted(lambda values: renderer.render(template, values).text.strip(), params, max_segments=max_segments)
+    except RenderFailed:  # a template that chokes on a shortened value: the values as they are
+        return plain(text.strip())

@@ -70,6 +70,9 @@ class NotificationRepository(Protocol):
     async def release_claims_of(self, worker: str) -> int:
         """Gives back every claim `worker` holds (a restarted process under the same name)."""
 
+    async def extend_claims(self, notification_ids: list[uuid.UUID], *, worker: str, until: datetime) -> None:
+        """Holds the claims `worker` still has on these until `until` (a send still waiting for its answer)."""
+
     async def claim_due(
         self, channel: Channel, *, now: datetime, limit: int, worker: str, until: datetime
     ) -> list[Notification]:
@@ -257,6 +260,12 @@ class Catalog(Protocol):
 class ChannelUnavailable(Exception):
     """The mail server or the provider cannot be reached (or refuses every message for now): nothing was
     attempted; the notification waits, and its tries are not spent."""
+
+
+class ChannelRefused(ChannelUnavailable):
+    """The mail server or the provider refuses the library itself (its login, its sender address, a relay
+    denied): nothing about the message or its reader, so the notification waits like for an outage; someone
+    has to fix the settings or the relay, so it is logged as an error."""
 
 
 class Sender(Protocol):

@@ -14,7 +14,7 @@ from services.notifications.domain.kinds import COMMON_PARAMS, KINDS, Channel, K
 from services.notifications.domain.notifications import NOTIFICATION, Content, Notification
 from services.notifications.domain.recipients import AccountStatus, Recipient, address_for
 from services.notifications.domain.templates import MAX_SMS_LENGTH, TemplateNotFound, template_id
-from services.notifications.domain.wording import locale_of, zone_of
+from services.notifications.domain.wording import locale_of, on_one_line, zone_of
 from services.support.runtime.clock import Clock
 from services.support.runtime.errors import (
     DependencyUnavailable,
@@ -165,7 +165,8 @@ def _params(cmd: SendMessage, kind: Kind, channel: Channel, *, display_name: str
         if len(value) > longest.get(name, MAX_EMAIL_BODY_LENGTH) else None
         for name, value in sorted(given.items())
     ))  # fmt: skip
-    return {name: "" for name in offered} | given | {"display_name": display_name, "library_name": library}
+    system = {"display_name": display_name, "library_name": library}
+    return on_one_line({name: "" for name in offered} | given | system)  # a name or title is one line
 
 
 async def _content(

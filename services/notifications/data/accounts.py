@@ -11,13 +11,14 @@ import logging
 import time
 import uuid
 from collections.abc import Collection
+from datetime import datetime
+from typing import Protocol
 
 import grpc
 
 from athenaeum.users.v1 import users_pb2, users_pb2_grpc
-from services.notifications.domain.recipients import USER, AccountStatus, ChannelChoice, Recipient
+from services.notifications.domain.recipients import USER, Recipient
 from services.support.runtime.errors import DependencyUnavailable
-from services.support.runtime.versioning import version_of
 from services.support.runtime.wire import to_datetime
 
 log = logging.getLogger("athenaeum.notifications.users")
@@ -25,16 +26,17 @@ AT_ONCE = 16
 """Accounts asked at the same time (a batch of events may name a hundred unknown ones after an upgrade)."""
 SKIP_UNREACHABLE_SECONDS = 5.0
 
-_STATUSES = {
-    users_pb2.USER_STATUS_ACTIVE: AccountStatus.ACTIVE,
-    users_pb2.USER_STATUS_BLOCKED: AccountStatus.BLOCKED,
-    users_pb2.USER_STATUS_EXPIRED: AccountStatus.EXPIRED,
-    users_pb2.USER_STATUS_DEACTIVATED: AccountStatus.DEACTIVATED,
-}
+
+class ReadsAccount(Protocol):
+    """The reading of a users service's account (api/decoding_users.recipient_of, given by main.py: the
+    users' wire format is read in one place, for their events and for this peer alike)."""
+
+    def __call__(self, user: users_pb2.User, *, status_at: datetime) -> Recipient: ...
 
 
 class UsersAccounts:
-    def __init__(self, channel: grpc.aio.Channel, *, timeout_seconds: float = 2.0) -> None:
+    def __init__(self, channel: grpc.aio.Channel, *, read: ReadsAccount, timeout_seconds: float = 2.0) -> None:
+        self._read = read
         self._stub = users_pb2_grpc.UsersServiceStub(channel)
         self._timeout = timeout_seconds
         self._unreachable_until = 0.0
@@ -58,29 +60,9 @@ class UsersAccounts:
                 log.warning("could not ask the users service for users/%s: %s", user_id, error.code().name)
                 self._unreachable_until = time.monotonic() + SKIP_UNREACHABLE_SECONDS
                 raise _unavailable() from None
-        return recipient_of(user)
-
-
-def recipient_of(user: users_pb2.User) -> Recipient:
-    """The account as the users service has it now: its version orders it among the events' (the etag), and
-    its status counts from its last change."""
-    prefs = user.notification_preferences
-    return Recipient(
-        user_id=USER.parse_id(user.name, field="user.name"),
-        email=user.email,
-        phone=user.phone,
-        display_name=user.display_name,
-        card_number=user.card_number,
-        home_branch=user.home_branch,
-        locale=user.locale,
-        time_zone=user.time_zone,
-        status=_STATUSES.get(user.status, AccountStatus.UNKNOWN),
-        email_opt_in=prefs.email_opt_in,
-        sms_opt_in=prefs.sms_opt_in,
-        kinds={kind: ChannelChoice(c.email, c.sms) for kind, c in prefs.kinds.items()},
-        version=version_of(user.etag),
-        status_at=to_datetime(user.update_time),
-    )
+        # Its status holds at least since the account last changed: its update_time, on the clock of the
+        # status events that may arrive after this answer (the older of them then change nothing).
+        return self._read(user, status_at=to_datetime(user.update_time))
 
 
 def _unavailable() -> DependencyUnavailable:

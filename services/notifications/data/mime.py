@@ -13,6 +13,7 @@ import base64
 import re
 from email.utils import format_datetime, formataddr
 
+from services.notifications.domain.kinds import KINDS
 from services.notifications.domain.notifications import Notification
 
 CRLF = b"\r\n"
@@ -24,9 +25,10 @@ _WORD_BYTES = 42
 
 
 class MimeWriter:
-    def __init__(self, *, from_address: str, from_name: str, domain: str) -> None:
+    def __init__(self, *, from_address: str, from_name: str, domain: str, preferences_url: str = "") -> None:
         self._from = formataddr((one_line(from_name), from_address))  # encoded once: it never changes
         self._domain = domain
+        self._unsubscribe = f"<{one_line(preferences_url)}>" if preferences_url else ""
 
     def message_id(self, n: Notification) -> str:
         """The same on every try: a receiving system can drop a copy sent again after a crash."""
@@ -42,7 +44,14 @@ class MimeWriter:
             ("MIME-Version", "1.0"),
             ("X-Athenaeum-Notification", n.name),
             ("X-Athenaeum-Kind", n.kind.value),
+            # RFC 3834: machine-made mail; vacation responders do not answer it, auto-forwarders do not loop.
+            ("Auto-Submitted", "auto-generated"),
         ]
+        if self._unsubscribe and KINDS[n.kind].announcement:
+            # Subscribed mail (a followed author's new books): where to stop it, the reader's preferences page.
+            # No List-Unsubscribe-Post: RFC 8058's one-click needs an unsubscribe that works from a POST with no
+            # sign-in, which the service does not offer; the link opens the page after signing in.
+            headers.append(("List-Unsubscribe", self._unsubscribe))
         if n.source_event_id is not None:
             headers.append(("X-Athenaeum-Event-Id", str(n.source_event_id)))
         text = _part("plain", n.content.text)

@@ -58,6 +58,11 @@ _RELEASE = (
     .where(table.c.id == sa.any_(sa.bindparam("ids", type_=_UUIDS)), table.c.claimed_by == sa.bindparam("worker"))
     .values(claimed_by=None, claimed_until=None)
 )
+_EXTEND = (
+    table.update()
+    .where(table.c.id == sa.any_(sa.bindparam("ids", type_=_UUIDS)), table.c.claimed_by == sa.bindparam("worker"))
+    .values(claimed_until=sa.bindparam("until"))
+)
 _RELEASE_ALL_OF = (
     table.update().where(table.c.claimed_by == sa.bindparam("worker")).values(claimed_by=None, claimed_until=None)
 )
@@ -159,6 +164,9 @@ class SqlNotificationRepository(TrackingRepository):
 
     async def release(self, notification_ids: list[uuid.UUID], *, worker: str) -> None:
         await self.session.execute(_RELEASE, {"ids": notification_ids, "worker": worker})
+
+    async def extend_claims(self, notification_ids: list[uuid.UUID], *, worker: str, until: datetime) -> None:
+        await self.session.execute(_EXTEND, {"ids": notification_ids, "worker": worker, "until": until})
 
     async def release_claims_of(self, worker: str) -> int:
         result = await self.session.execute(_RELEASE_ALL_OF, {"worker": worker})

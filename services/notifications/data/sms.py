@@ -1,6 +1,13 @@
 """SMS through a provider's HTTP API, Twilio-style: POST /2010-04-01/Accounts/{sid}/Messages.json with To,
 From and Body, HTTP Basic auth with the account sid and token. 201 sent; a 4xx about the message (an
-invalid number) failed for good; 5xx try again later; no answer, 401/403 or 429 means the channel is down.
+invalid number) failed for good; 5xx try again later; no connection means the channel is down, and 401/403
+that it refuses the library (ChannelRefused: the notification waits, an error is logged).
+
+A request sent that got no answer (the time ran out, the connection dropped) is an unknown outcome: the SMS
+may have gone. It is an attempt (counted, so `max_attempts` ends it), sent again with the same
+Idempotency-Key only after at least `UNKNOWN_OUTCOME_WAIT`. A 429 is the provider asking to slow down: an
+attempt too, "provider rate-limited", tried again after its Retry-After (at most `MAX_RETRY_AFTER`) or the
+backoff, whichever is later.
 
 The client is aiohttp with a pool of keep-alive connections: it writes each request (head and form body) in
 one go and costs a fraction of httpx's CPU per request (httpx was ~45 % of the service's CPU in a burst)."""
@@ -11,17 +18,21 @@ import asyncio
 import json
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import urlencode
 
 import aiohttp
 
-from services.notifications.app.ports import ChannelUnavailable
-from services.notifications.domain.delivery import Failed, Outcome, Sent
+from services.notifications.app.ports import ChannelRefused, ChannelUnavailable
+from services.notifications.domain.delivery import UNKNOWN_OUTCOME_WAIT, Failed, Outcome, Sent
 from services.notifications.domain.notifications import Notification
 
 log = logging.getLogger("athenaeum.notifications.sms")
 
 _UNREACHABLE = (aiohttp.ClientError, TimeoutError, asyncio.TimeoutError, OSError)
+_NOT_CONNECTED = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
+"""Failures before the request could be written: nothing was sent."""
+MAX_RETRY_AFTER = timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +54,7 @@ class TwilioStyleSender:
         base = settings.base_url.rstrip("/")
         self._messages_url = f"{base}/2010-04-01/Accounts/{settings.account_sid}/Messages.json"
         self._account_url = f"{base}/2010-04-01/Accounts/{settings.account_sid}.json"
-        self._auth = aiohttp.BasicAuth(settings.account_sid, settings.auth_token)
+        self._auth_header = {"Authorization": aiohttp.encode_basic_auth(settings.account_sid, settings.auth_token)}
         self._session: aiohttp.ClientSession | None = None
 
     def _client(self) -> aiohttp.ClientSession:
@@ -51,7 +62,7 @@ class TwilioStyleSender:
             s = self._settings
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=s.pool_size, ttl_dns_cache=300),
-                auth=self._auth,
+                headers=self._auth_header,  # aiohttp 3.14 deprecates BasicAuth and auth=
                 timeout=aiohttp.ClientTimeout(total=s.timeout_seconds),
                 trust_env=False,  # the provider is named in settings; an HTTP(S)_PROXY must not reroute it
                 raise_for_status=False,
@@ -68,15 +79,21 @@ class TwilioStyleSender:
         try:
             async with self._client().post(self._messages_url, data=urlencode(form), headers=headers) as response:
                 status, reason, body = response.status, response.reason or "", await response.read()
-        except _UNREACHABLE as error:
+                wait = _retry_after(response.headers.get("Retry-After", ""))
+        except _NOT_CONNECTED as error:
             raise ChannelUnavailable(f"cannot reach the SMS provider: {error!r}") from error
+        except _UNREACHABLE as error:
+            log.warning("no answer from the SMS provider to %s: it may have gone; retried later", notification.name)
+            reason = f"unknown outcome, no answer from the provider: {type(error).__name__} {error}"
+            return Failed(reason.strip(), transient=True, retry_after=UNKNOWN_OUTCOME_WAIT)
         detail = _json(body)
         if status in (200, 201):
             return Sent(str(detail.get("sid", "")))
         explained = f"{status} {detail.get('code', '')} {detail.get('message', reason)}"
-        if status in (401, 403, 429):
-            log.error("the SMS provider refuses every message for now: %s", explained)
-            raise ChannelUnavailable(f"the SMS provider refused: {explained}")
+        if status in (401, 403):
+            raise ChannelRefused(f"the SMS provider refuses the library: {explained}")
+        if status == 429:
+            return Failed(f"provider rate-limited: {explained}", transient=True, retry_after=wait)
         return Failed(explained.strip(), transient=status >= 500)
 
     async def probe(self) -> None:
@@ -92,6 +109,17 @@ class TwilioStyleSender:
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
+
+
+def _retry_after(value: str) -> timedelta | None:
+    """The provider's Retry-After in seconds (an HTTP date is rare from an API: ignored), at most an hour."""
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None
+    if not 0 < seconds < MAX_RETRY_AFTER.total_seconds():  # also nan and inf
+        return MAX_RETRY_AFTER if seconds >= MAX_RETRY_AFTER.total_seconds() else None
+    return timedelta(seconds=seconds)
 
 
 def _json(body: bytes) -> dict[str, object]:

@@ -19,13 +19,20 @@ class Sent:
 
 @dataclass(frozen=True, slots=True)
 class Failed:
-    """It refused this message: for now (`transient`: a 4xx reply, a 5xx or 429 from the provider) or for good."""
+    """It refused this message: for now (`transient`: a 4xx reply, a 5xx or 429 from the provider) or for good.
+    A transient one may say how long to wait at least (`retry_after`): the provider's Retry-After, or the wait
+    after an attempt whose outcome is unknown (the message may have been delivered: no quick second copy)."""
 
     reason: str
     transient: bool
+    retry_after: timedelta | None = None
 
 
 Outcome = Sent | Failed
+
+UNKNOWN_OUTCOME_WAIT = timedelta(minutes=5)
+"""The least wait before a message whose outcome is unknown (sent, and no answer came) is sent again: it may
+have been delivered, so never a quick second copy."""
 
 MAX_REASON = 200
 _EMAIL = re.compile(r"[^\s<>\"'(),;:@]+@[^\s<>\"'(),;:@]+")
@@ -84,6 +91,8 @@ class SmsPolicy:
     quiet_end: time | None = time(8, 0)
     window: timedelta = timedelta(hours=1)
     """What the limit counts: SMS actually sent this long before now (one only queued for the morning is not)."""
+    max_segments: int = 2
+    """Segments (each billed) a notice's SMS may take: its long values (a title) are shortened to fit."""
 
     def not_before(self, now: datetime, zone: ZoneInfo) -> datetime:
         """`now`, or the end of the quiet hours if `now` falls in them (in the recipient's zone)."""

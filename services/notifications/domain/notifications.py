@@ -154,7 +154,8 @@ class Notification(Versioned):
         reason = redacted(outcome.reason, self.address)  # kept, and copied into the audit trail: no addresses
         if outcome.transient and self.attempts < self.max_attempts:
             self.last_error = f"temporary: {reason}"
-            self.next_attempt_at = max(now + policy.delay(self.attempts), not_before)
+            waited = now + outcome.retry_after if outcome.retry_after else now
+            self.next_attempt_at = max(now + policy.delay(self.attempts), not_before, waited)
             return
         why = "temporary, and that was the last try" if outcome.transient else "permanent"
         self.status, self.last_error = Status.FAILED, f"{why}: {reason}"

@@ -10,6 +10,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from services.support.runtime.clock import zone_named
+from services.support.runtime.text import one_line
 
 LOCALES = ("en", "ru")
 FALLBACK_LOCALE = "en"
@@ -119,3 +120,15 @@ def _word(name: str, value: Fact, locale: str, zone: ZoneInfo) -> str:
     if name == "currency" and isinstance(value, str):
         return currency_word(value, locale=locale)
     return str(value)
+
+
+ONE_LINE = frozenset(
+    {"display_name", "library_name", "book_title", "book_titles", "author", "authors", "branch", "barcode"}
+)
+"""Values that are one line by nature (a name, a title): a line break or control character one was stored with,
+before the users and catalog services refused them, is shown as a space. A staff message's body keeps its lines."""
+
+
+def on_one_line(values: Mapping[str, str]) -> dict[str, str]:
+    """The values, those of ONE_LINE with every run of control characters made a single space."""
+    return {name: one_line(value) if name in ONE_LINE else value for name, value in values.items()}

@@ -166,8 +166,9 @@ SERVICES: tuple[ServiceSpec, ...] = (
         callers=(EDGE, "users"),
         index=2,
         caller_methods=(("users", ("ListLoans", "ListFines")),),
-        durables=("loans-patrons", "loans-copies"),
-        reads=("users", "catalog"),  # the accounts it lends by; the changes of copies set aside for holds
+        durables=("loans-patrons", "loans-copies", "loans-item-types"),
+        # The accounts it lends by; the changes of copies set aside for holds; the item types its rules name.
+        reads=("users", "catalog"),
         # The end of the library's day; the branches a hold may be picked up at and a desk may name.
         library_settings=(LIBRARY_TIME_ZONE, LIBRARY_BRANCHES),
     ),

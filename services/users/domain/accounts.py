@@ -142,7 +142,7 @@ class User(Versioned):
         self._check_may_write(frozenset(path.split(".")[0] for path in mask), actor)
         fields = profile_fields(mask)
         updated = replace(self.profile, **{name: getattr(changes, name) for name in fields})
-        updated = with_kind_choices(updated, changes, kinds=named_kinds(mask)).validated()
+        updated = with_kind_choices(updated, changes, kinds=named_kinds(mask)).validated(given=frozenset(fields))
         previous, previous_status = self.profile, self.profile.status
         # The reason of a status change is the one given with it (a block's reason is no unblock's reason).
         reason = updated.status_reason if "status_reason" in mask or updated.status == UserStatus.BLOCKED else ""

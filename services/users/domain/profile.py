@@ -9,6 +9,7 @@ from enum import StrEnum
 from services.support.runtime.clock import end_of_local_day
 from services.support.runtime.errors import FieldViolation, InvalidArgument
 from services.support.runtime.identity import Role
+from services.support.runtime.text import ONE_LINE_MESSAGE, is_one_line
 from services.users.domain.validation import (
     category_violation,
     kind_choices_violation,
@@ -76,8 +77,10 @@ class Profile:
             return self
         return replace(self, expire_at=end_of_local_day(self.expire_at, zone))
 
-    def violations(self, *, prefix: str = "user.") -> list[FieldViolation]:
-        """Every bad field, named as the request names it (`user.email`, or `email` with prefix="")."""
+    def violations(self, *, prefix: str = "user.", given: frozenset[str] | None = None) -> list[FieldViolation]:
+        """Every bad field, named as the request names it (`user.email`, or `email` with prefix=""). A rule newer
+        than the data (a display name on one line) holds for the fields `given` (None: all of them): an account
+        stored before it keeps its name until someone edits that."""
         violations: list[FieldViolation] = []
         try:
             normalize_email(self.email, field=f"{prefix}email")
@@ -98,11 +101,13 @@ class Profile:
             violations.append(
                 FieldViolation(f"{prefix}display_name", f"must be at most {MAX_DISPLAY_NAME_LENGTH} characters")
             )
+        elif (given is None or "display_name" in given) and not is_one_line(self.display_name.strip()):
+            violations.append(FieldViolation(f"{prefix}display_name", ONE_LINE_MESSAGE))
         return violations
 
-    def validated(self) -> Profile:
-        """A cleaned copy, or InvalidArgument naming every bad field."""
-        if violations := self.violations():
+    def validated(self, *, given: frozenset[str] | None = None) -> Profile:
+        """A cleaned copy, or InvalidArgument naming every bad field (see `violations` for `given`)."""
+        if violations := self.violations(given=given):
             raise InvalidArgument(violations)
         email = normalize_email(self.email)
         return replace(

@@ -80,7 +80,7 @@ async def test_a_russian_page_takes_an_amount_with_a_decimal_comma(
 async def test_a_grouping_comma_on_an_english_page_is_refused_and_a_grouped_russian_amount_is_read(
     new_context, rest: httpx.AsyncClient, librarian, unique_email
 ) -> None:
-    """ "1,500" typed on an English page was sent as 1.500 and recorded as 1.50 paid of a 1,500.00 fine."""
+    """A "1,500" typed on an English page was sent as 1.500 and recorded as 1.50 paid of a 1,500.00 fine."""
     patron = await register(rest, unique_email(), "Leonid Andreyev")
     fine = {"patron": patron["name"], "amount": "1500.00", "kind": "FINE_KIND_LOST_ITEM", "description": "Lost atlas"}
     made = await rest.post("/v1/fines", json=fine, headers=librarian.headers)

@@ -26,8 +26,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from services.support.launcher.components import REPO_ROOT
+from services.support.launcher.local_postgres import LocalPostgres
 from services.support.launcher.nats import LocalNats
-from services.support.launcher.postgres import LocalPostgres
 from services.support.launcher.process_groups import descendants
 from services.support.launcher.processes import ProcessSpec, Supervisor
 from services.support.launcher.readiness import grpc_health_status, wait_until

@@ -15,7 +15,8 @@ from launcher_helpers import wait_gone
 from sqlalchemy.engine import make_url
 
 from services.support.launcher.cli_tools import process_health
-from services.support.launcher.postgres import LocalPostgres, PostgresServer, asyncpg_dsn
+from services.support.launcher.local_postgres import LocalPostgres
+from services.support.launcher.postgres import PostgresServer, asyncpg_dsn
 from services.support.launcher.processes import Supervisor
 from services.support.launcher.state import describe
 from services.support.mesh.topology import free_ports

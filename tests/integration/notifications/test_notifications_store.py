@@ -120,6 +120,18 @@ async def test_an_outcome_is_not_stored_over_a_claim_another_worker_took_over(uo
     assert stored.status == Status.SENT and stored.provider_message_id == "<w2@example.org>"
 
 
+async def test_a_claim_kept_while_its_send_waits_is_not_taken_by_another_worker(uow) -> None:
+    """The end of a letter may take 10 minutes to be answered: the sender keeps extending its claim."""
+    await _queue(uow, 1)
+    (waiting,) = await _claim(uow, "w1")
+    later = NOW + LEASE - timedelta(seconds=1)
+    await delivering.extend_claims([waiting.id], worker="w1", lease=LEASE, uow=uow(), clock=FixedClock(later))
+    await delivering.extend_claims([waiting.id], worker="w2", lease=LEASE * 10, uow=uow(), clock=FixedClock(later))
+    assert await _claim(uow, "w2", at=NOW + LEASE + timedelta(seconds=1)) == []  # w1 still holds it
+    (taken,) = await _claim(uow, "w2", at=later + LEASE + timedelta(seconds=1))  # w2's extension did nothing
+    assert taken.id == waiting.id
+
+
 async def _recipient_is(uow: UnitOfWork, recipient: Recipient) -> None:
     async with uow() as work:
         await work.recipients.save(recipient)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from services.support.launcher.postgres import LocalPostgres
+from services.support.launcher.local_postgres import LocalPostgres
 from services.support.launcher.processes import Supervisor
 from services.support.runtime.engine import create_engine
 from services.support.runtime.settings import BaseServiceSettings

@@ -25,6 +25,7 @@ COVERED = {  # what the issue asks the alerts to watch, and the series that tell
     "a process down": "up",
     "a consumer down": "athenaeum_consumer_up",
     "the mail server or SMS provider down": "athenaeum_notification_channel_up",
+    "most notices failing": "athenaeum_notifications_total",
 }
 PROMETHEUS_OWN = {"up"}
 """Series Prometheus makes itself for every target it scrapes."""

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from chart_helpers import CHART, PRODUCTION
 
-from services.support.launcher import postgres as postgres_launcher
+from services.support.launcher import local_postgres as postgres_launcher
 from services.support.mesh import compose
 from services.support.runtime import release
 

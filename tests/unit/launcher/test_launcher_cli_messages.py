@@ -13,8 +13,9 @@ import grpc
 import pytest
 from typer.testing import CliRunner
 
-from services.support.launcher import cli, state
-from services.support.launcher.processes import ProcessFailed, log_tail
+from services.support.launcher import cli, cli_running, state
+from services.support.launcher.process_logs import log_tail
+from services.support.launcher.processes import ProcessFailed
 from services.support.launcher.server_account import NoServerAccount
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -68,7 +69,7 @@ def test_the_try_hint_names_the_grpcurl_of_the_virtualenv(monkeypatch: pytest.Mo
         sinks_password_file=tmp_path / "sinks" / "password",
     )
     with cli.console.capture() as captured:
-        cli._print_ready(mesh)
+        cli_running.print_ready(mesh)
 
     grpcurl = Path(sys.executable).parent / "grpcurl"
     expected = grpcurl.relative_to(ROOT) if grpcurl.is_relative_to(ROOT) else grpcurl

@@ -6,7 +6,7 @@ import stat
 from pathlib import Path
 
 from services.support.launcher.credentials import kept_secret, without_secret
-from services.support.launcher.processes import private_log
+from services.support.launcher.process_logs import private_log
 
 
 def test_a_secret_is_made_once_readable_by_its_owner_only(tmp_path: Path) -> None:

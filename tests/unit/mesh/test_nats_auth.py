@@ -8,6 +8,7 @@ from services.events.data.journal import INGEST_STREAM, INGEST_SUBJECT
 from services.events.main import STORE_DURABLE
 from services.loans.api.users_feed import ACCOUNTS
 from services.loans.data.copy_feed import COPIES
+from services.loans.data.item_type_feed import ITEM_TYPES
 from services.notifications.api.consumers import CATALOG, LOANS, USERS
 from services.support.mesh import nats_auth, registry
 from services.support.runtime.messaging import CONTEXTS
@@ -37,8 +38,8 @@ def test_the_durables_of_a_service_are_its_own() -> None:
 
 
 def test_the_registry_names_the_durables_and_streams_the_services_use() -> None:
-    assert registry.service("loans").durables == (ACCOUNTS.durable, COPIES.durable)
-    assert COPIES.stream == "ATHENAEUM_CATALOG" and "catalog" in registry.service("loans").reads
+    assert registry.service("loans").durables == (ACCOUNTS.durable, COPIES.durable, ITEM_TYPES.durable)
+    assert COPIES.stream == ITEM_TYPES.stream == "ATHENAEUM_CATALOG" and "catalog" in registry.service("loans").reads
     assert registry.service("notifications").durables == (LOANS.durable, USERS.durable, CATALOG.durable)
     assert set(registry.service("events").durables) == {AUDIT_DURABLE, STORE_DURABLE}
     assert registry.service("events").streams == ((INGEST_STREAM, INGEST_SUBJECT),)

@@ -149,6 +149,11 @@ class FakeNotifications:
             if self._claims.get(notification_id, ("",))[0] == worker:
                 del self._claims[notification_id]
 
+    async def extend_claims(self, notification_ids: list[uuid.UUID], *, worker: str, until: datetime) -> None:
+        for notification_id in notification_ids:
+            if self._claims.get(notification_id, ("",))[0] == worker:
+                self._claims[notification_id] = (worker, until)
+
     async def release_claims_of(self, worker: str) -> int:
         mine = [key for key, (owner, _) in self._claims.items() if owner == worker]
         for key in mine:

@@ -9,6 +9,7 @@ from email import message_from_bytes, policy
 from services.notifications.data.email import SmtpSender, SmtpSettings
 from services.notifications.domain.kinds import Channel, Kind
 from services.notifications.domain.notifications import Content, Notification
+from services.notifications.settings import NotificationsSettings
 
 from .test_domain import NOON, POLICY
 
@@ -69,3 +70,28 @@ def test_a_long_subject_is_split_between_characters_into_encoded_words_that_read
         head, _, _ = raw.partition(b"\r\n\r\n")
         assert max(map(len, head.split(b"\r\n"))) <= 78
         assert message_from_bytes(raw, policy=policy.default)["Subject"] == text.strip()
+
+
+def _announcement() -> Notification:
+    return dataclasses.replace(_notification("New from Булгаков"), kind=Kind.NEW_BOOK_BY_AUTHOR)
+
+
+def test_every_letter_says_it_was_made_by_a_machine_so_vacation_responders_do_not_answer() -> None:
+    for n in (_notification("Ready"), _announcement()):
+        parsed = message_from_bytes(_sent(n, preferences_url="https://lib.example.org/#/account"))
+        assert parsed["Auto-Submitted"] == "auto-generated"
+
+
+def test_only_the_followed_author_announcements_carry_a_link_to_unsubscribe_and_no_one_click_claim() -> None:
+    url = "https://lib.example.org/#/account"
+    announcement = message_from_bytes(_sent(_announcement(), preferences_url=url))
+    assert announcement["List-Unsubscribe"] == f"<{url}>"
+    assert announcement["List-Unsubscribe-Post"] is None  # no sign-in-free POST to honour it
+    transactional = message_from_bytes(_sent(_notification("Ready"), preferences_url=url))
+    assert transactional["List-Unsubscribe"] is None
+    assert message_from_bytes(_sent(_announcement()))["List-Unsubscribe"] is None  # no web address known
+
+
+def test_the_unsubscribe_link_is_the_web_account_page() -> None:
+    settings = NotificationsSettings(web_url="https://lib.example.org/")
+    assert settings.smtp().preferences_url == "https://lib.example.org/#/account"

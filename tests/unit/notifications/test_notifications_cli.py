@@ -49,3 +49,10 @@ def test_a_body_the_service_refuses_for_its_size_is_not_ok(tmp_path: Path) -> No
     body.write_text("{{ book_title }} " * 100)  # 1,700 characters: an email's body, not an SMS's
     assert _check(body)[0] == 0
     assert _check(body, "hold_ready", "--channel", "sms") == (1, f"{body}: an SMS is at most 1600 characters")
+
+
+def test_an_sms_preview_shows_the_text_as_sent_and_its_segments() -> None:
+    result = CliRunner().invoke(cli.app, ["preview", "hold_ready", "--channel", "sms"], env={"COLUMNS": "200"})
+    output = " ".join(result.output.split())
+    assert result.exit_code == 0
+    assert '"<book_title>" is ready' in output and output.endswith("(98 characters, GSM-7, 1 segment(s))")

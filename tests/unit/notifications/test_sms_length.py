@@ -8,9 +8,11 @@ import pytest
 
 from services.notifications.app import templating
 from services.notifications.domain.kinds import Channel, Kind
+from services.notifications.domain.sms_text import segments
 from services.notifications.domain.templates import MAX_SMS_LENGTH
 from services.support.runtime.errors import InvalidArgument
 
+from .conftest import RULES
 from .fake_peers import FakeCatalog
 from .fakes import recipient
 from .test_intake import _take, hold_ready
@@ -44,6 +46,9 @@ async def test_a_stored_template_that_renders_too_long_an_sms_gives_way_to_the_b
     assert "A Tale of Two Cities" in sms.content.text
 
 
-async def test_an_sms_too_long_by_its_values_is_cut_to_fit(db, clock, renderer, catalog) -> None:
+async def test_an_sms_too_long_by_its_values_has_them_shortened_to_fit_its_segments(
+    db, clock, renderer, catalog
+) -> None:
     sms = await _sms(db, clock, renderer, catalog, "Tale " * 400)
-    assert len(sms.content.text) == MAX_SMS_LENGTH and sms.content.text.endswith("…")
+    assert segments(sms.content.text) == RULES.sms.max_segments == 2
+    assert sms.content.text.startswith('Test Library: "Tale Tale') and '..." is ready for pickup' in sms.content.text

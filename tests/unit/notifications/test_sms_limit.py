@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 from services.notifications.app import delivering
 from services.notifications.domain.delivery import Sent
@@ -111,3 +112,15 @@ async def test_the_limit_counts_per_phone_number_across_accounts(db, clock, rend
         await _take(db, clock, renderer, catalog, renewed(person))
     assert len(await _send_due(db, clock)) == LIMIT
     assert [n.status for n in _sms(db)].count(Status.QUEUED) == 1
+
+
+def test_the_api_reference_says_an_sms_over_the_limit_stays_queued_not_suppressed() -> None:
+    """The proto (and so /docs and the clients) told clients to look for SUPPRESSED; the service keeps it QUEUED."""
+    proto = Path(__file__).parents[3] / "proto/athenaeum/notifications/v1/notifications.proto"
+    comments = proto.read_text()
+    suppressed = comments[comments.index("NOTIFICATION_STATUS_FAILED = 3;") : comments.index("SUPPRESSED = 4;")]
+    queued = comments[comments.index("UNSPECIFIED = 0;\n  // Pending") : comments.index("QUEUED = 1;")]
+    reason = " ".join(comments[: comments.index("string suppress_reason")].rsplit(";", 1)[1].replace("//", "").split())
+    assert "limit" not in suppressed
+    assert "hourly" in queued and "limit" in queued
+    assert "never suppresses" in reason and "QUEUED" in reason

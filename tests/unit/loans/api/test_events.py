@@ -172,6 +172,14 @@ def test_a_rule_change_says_which_terms_changed_and_what_they_were_and_a_deletio
     assert deleted.circulation_rule.loan_period_days == 7
 
 
+def test_a_rule_following_a_renamed_item_type_is_published_with_its_old_key_and_why() -> None:
+    rule = CirculationRule.create(RuleTerms("*", "DVD/CD"), now=NOW, listed_item_type="DVD/CD")
+    rule.follow_item_type("DVD", now=NOW, note="item type DVD/CD renamed DVD in the catalog")
+    payload = events_pb2.CirculationRuleChanged.FromString(events.encoder(UTC)(rule.events[-1]).payload)
+    assert (list(payload.update_mask.paths), dict(payload.previous_values)) == (["item_type"], {"item_type": "DVD/CD"})
+    assert (payload.circulation_rule.item_type, payload.note) == ("DVD", "item type DVD/CD renamed DVD in the catalog")
+
+
 def test_a_closed_day_and_its_reopening_are_published_with_the_day_as_the_audit_subject() -> None:
     closed = ClosedDay.create(date(2027, 1, 1), "New Year", now=NOW, zone=UTC)
     closed.delete(now=NOW)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
+
+import pytest
 
 from athenaeum.users.v1 import events_pb2 as users_events
 from athenaeum.users.v1 import users_pb2
@@ -42,6 +45,15 @@ def test_other_events_and_accounts_without_a_readable_version_store_nothing() ->
         assert patron_record(event_subject("users", updated), updated.SerializeToString()) is None
     unnamed = users_events.UserUpdated(user=_user(name=""))
     assert patron_record(event_subject("users", unnamed), unnamed.SerializeToString()) is None
+
+
+@pytest.mark.parametrize("etag", ['W/"0"', 'W/"7', 'W/"7"; drop table', 'W/"' + "9" * 19 + '"'])
+def test_an_account_with_a_malformed_etag_is_logged_and_skipped(etag: str, caplog: pytest.LogCaptureFixture) -> None:
+    updated = users_events.UserUpdated(user=_user(etag=etag))
+    with caplog.at_level(logging.WARNING, logger="athenaeum.loans.patrons"):
+        assert patron_record(event_subject("users", updated), updated.SerializeToString()) is None
+    assert [r.levelno for r in caplog.records] == [logging.WARNING]
+    assert "users/ada" in caplog.text and "skipped" in caplog.text
 
 
 def test_a_status_this_build_does_not_know_is_kept_and_lends_nothing() -> None:

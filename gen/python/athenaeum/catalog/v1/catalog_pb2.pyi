@@ -914,7 +914,11 @@ class ListCopiesResponse(_message.Message):
     next_page_token: _builtins.str
     """Pass it as `page_token` for the next page; empty on the last page."""
     total_size: _builtins.int
-    """Copies matching the request across all pages, as counted for the first page (the later pages repeat it)."""
+    """Copies matching the request across all pages: an estimate (AIP-158). It is counted for the first page
+    and repeated by the later ones, never below the copies the pages so far listed plus one when another
+    page follows; the last page gives the number of copies the walk listed. When no copy matching the filter
+    is added or removed during the walk, every page gives the same exact count.
+    """
     @_builtins.property
     def copies(self) -> _containers.RepeatedCompositeFieldContainer[Global___Copy]:
         """The copies of this page, by barcode."""

@@ -169,7 +169,9 @@ class CatalogServiceStub:
     Errors: UNAUTHENTICATED (not signed in).
     """
     DeleteItemType: _grpc.UnaryUnaryMultiCallable[_catalog_pb2.DeleteItemTypeRequest, _empty_pb2.Empty]
-    """Removes an item type no copy has.
+    """Removes an item type no copy has. The loans service follows the ItemTypeChanged (`deleted`): the circulation
+    rules naming the type are deleted with it (each recorded in the audit trail, with why), as they would govern
+    no copy; a rule an admin made or changed after the deletion (the type created again) is kept.
     Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such item type), ABORTED (stale etag),
     FAILED_PRECONDITION (ITEM_TYPE_IN_USE: copies of this type exist; the message says how many),
     PERMISSION_DENIED (not an admin).
@@ -178,8 +180,10 @@ class CatalogServiceStub:
     """Gives an item type a new code (1-20 of A-Z 0-9 _ -) and moves its copies to it, in one step: how an admin
     re-spells a code kept from before codes were checked ("LARGE PRINT", "DVD/CD", "КНИГА", seeded from old
     copies by the upgrade) into one of today's rule. The description and not_for_loan are kept; the change is
-    recorded as an ItemTypeChanged of `code` (previous_values holds the old one). Circulation rules keyed by the
-    old code are the loans service's: change their item type to the new code afterwards.
+    recorded as an ItemTypeChanged of `code` (previous_values holds the old one), which the loans service
+    follows: its circulation rules keyed by the old code are re-keyed to the new one within moments (where a
+    patron category has rules for both codes, the new code's is kept and the old code's deleted, noted in the
+    audit trail).
     Errors: INVALID_ARGUMENT (malformed name, a new_code not 1-20 of A-Z 0-9 _ -, or the same code),
     NOT_FOUND (no such item type), ALREADY_EXISTS (ITEM_TYPE_EXISTS: the new code is taken), ABORTED (stale
     etag), PERMISSION_DENIED (not an admin).
@@ -348,7 +352,9 @@ class CatalogServiceAsyncStub(CatalogServiceStub):
     Errors: UNAUTHENTICATED (not signed in).
     """
     DeleteItemType: _aio.UnaryUnaryMultiCallable[_catalog_pb2.DeleteItemTypeRequest, _empty_pb2.Empty]  # type: ignore[assignment]
-    """Removes an item type no copy has.
+    """Removes an item type no copy has. The loans service follows the ItemTypeChanged (`deleted`): the circulation
+    rules naming the type are deleted with it (each recorded in the audit trail, with why), as they would govern
+    no copy; a rule an admin made or changed after the deletion (the type created again) is kept.
     Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such item type), ABORTED (stale etag),
     FAILED_PRECONDITION (ITEM_TYPE_IN_USE: copies of this type exist; the message says how many),
     PERMISSION_DENIED (not an admin).
@@ -357,8 +363,10 @@ class CatalogServiceAsyncStub(CatalogServiceStub):
     """Gives an item type a new code (1-20 of A-Z 0-9 _ -) and moves its copies to it, in one step: how an admin
     re-spells a code kept from before codes were checked ("LARGE PRINT", "DVD/CD", "КНИГА", seeded from old
     copies by the upgrade) into one of today's rule. The description and not_for_loan are kept; the change is
-    recorded as an ItemTypeChanged of `code` (previous_values holds the old one). Circulation rules keyed by the
-    old code are the loans service's: change their item type to the new code afterwards.
+    recorded as an ItemTypeChanged of `code` (previous_values holds the old one), which the loans service
+    follows: its circulation rules keyed by the old code are re-keyed to the new one within moments (where a
+    patron category has rules for both codes, the new code's is kept and the old code's deleted, noted in the
+    audit trail).
     Errors: INVALID_ARGUMENT (malformed name, a new_code not 1-20 of A-Z 0-9 _ -, or the same code),
     NOT_FOUND (no such item type), ALREADY_EXISTS (ITEM_TYPE_EXISTS: the new code is taken), ABORTED (stale
     etag), PERMISSION_DENIED (not an admin).
@@ -674,7 +682,9 @@ class CatalogServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _catalog_pb2.DeleteItemTypeRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_empty_pb2.Empty, _abc.Awaitable[_empty_pb2.Empty]]:
-        """Removes an item type no copy has.
+        """Removes an item type no copy has. The loans service follows the ItemTypeChanged (`deleted`): the circulation
+        rules naming the type are deleted with it (each recorded in the audit trail, with why), as they would govern
+        no copy; a rule an admin made or changed after the deletion (the type created again) is kept.
         Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such item type), ABORTED (stale etag),
         FAILED_PRECONDITION (ITEM_TYPE_IN_USE: copies of this type exist; the message says how many),
         PERMISSION_DENIED (not an admin).
@@ -689,8 +699,10 @@ class CatalogServiceServicer(metaclass=_abc_1.ABCMeta):
         """Gives an item type a new code (1-20 of A-Z 0-9 _ -) and moves its copies to it, in one step: how an admin
         re-spells a code kept from before codes were checked ("LARGE PRINT", "DVD/CD", "КНИГА", seeded from old
         copies by the upgrade) into one of today's rule. The description and not_for_loan are kept; the change is
-        recorded as an ItemTypeChanged of `code` (previous_values holds the old one). Circulation rules keyed by the
-        old code are the loans service's: change their item type to the new code afterwards.
+        recorded as an ItemTypeChanged of `code` (previous_values holds the old one), which the loans service
+        follows: its circulation rules keyed by the old code are re-keyed to the new one within moments (where a
+        patron category has rules for both codes, the new code's is kept and the old code's deleted, noted in the
+        audit trail).
         Errors: INVALID_ARGUMENT (malformed name, a new_code not 1-20 of A-Z 0-9 _ -, or the same code),
         NOT_FOUND (no such item type), ALREADY_EXISTS (ITEM_TYPE_EXISTS: the new code is taken), ABORTED (stale
         etag), PERMISSION_DENIED (not an admin).

@@ -977,10 +977,17 @@ class CirculationRuleChanged(_message.Message):
     DELETED_FIELD_NUMBER: _builtins.int
     UPDATE_MASK_FIELD_NUMBER: _builtins.int
     PREVIOUS_VALUES_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
     """Unique id of this event (a UUID); consumers skip an id they have already handled."""
     deleted: _builtins.bool
     """True when the rule was deleted."""
+    note: _builtins.str
+    """Why, for a change the loans service made itself to follow the catalog's item types (empty for an admin's):
+    "item type DVD/CD renamed DVD in the catalog" (the rule re-keyed, update_mask "item_type"); a rule deleted
+    because its type was deleted from the catalog, or because the type was renamed onto a code the same patron
+    category already had a rule for (that rule kept, the conflict named here).
+    """
     @_builtins.property
     def occur_time(self) -> _timestamp_pb2.Timestamp:
         """When it happened (the time of the change, not of publication)."""
@@ -1006,10 +1013,11 @@ class CirculationRuleChanged(_message.Message):
         deleted: _builtins.bool = ...,
         update_mask: _field_mask_pb2.FieldMask | None = ...,
         previous_values: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        note: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["circulation_rule", b"circulation_rule", "occur_time", b"occur_time", "update_mask", b"update_mask"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["circulation_rule", b"circulation_rule", "deleted", b"deleted", "event_id", b"event_id", "occur_time", b"occur_time", "previous_values", b"previous_values", "update_mask", b"update_mask"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["circulation_rule", b"circulation_rule", "deleted", b"deleted", "event_id", b"event_id", "note", b"note", "occur_time", b"occur_time", "previous_values", b"previous_values", "update_mask", b"update_mask"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -54,16 +54,19 @@ class _NotificationStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_No
     NOTIFICATION_STATUS_UNSPECIFIED: _NotificationStatus.ValueType  # 0
     """Not set; in filters "any status"."""
     NOTIFICATION_STATUS_QUEUED: _NotificationStatus.ValueType  # 1
-    """Pending: waiting to be delivered (or to be retried)."""
+    """Pending: waiting to be delivered (or to be retried); also a routine SMS over the recipient's hourly
+    limit, or in their quiet hours, until `next_attempt_time`.
+    """
     NOTIFICATION_STATUS_SENT: _NotificationStatus.ValueType  # 2
     """Accepted by the mail server or the SMS provider."""
     NOTIFICATION_STATUS_FAILED: _NotificationStatus.ValueType  # 3
     """Gave up: a permanent error, or temporary ones for about a day (`last_error`); RetryNotification queues it
     again. (A temporary refusal, an SMTP 4xx or the SMS provider's 5xx or 429, is tried again after a growing
-    wait, 2 s doubling up to 1 h, for up to about 24 h.)
+    wait, 2 s doubling up to 1 h, for up to about 24 h, or the provider's Retry-After if longer; a message
+    sent that got no answer may have been delivered and is tried again no sooner than 5 minutes later.)
     """
     NOTIFICATION_STATUS_SUPPRESSED: _NotificationStatus.ValueType  # 4
-    """Not sent on purpose (`suppress_reason`): the recipient's SMS limit, no address, a closed account; a
+    """Not sent on purpose (`suppress_reason`): no address, a closed account, opted out after it was queued; a
     reminder whose reason went away while it waited (the loan returned or renewed, the hold collected,
     cancelled or expired), or one that would arrive after the moment it announces.
     """
@@ -74,16 +77,19 @@ class NotificationStatus(_NotificationStatus, metaclass=_NotificationStatusEnumT
 NOTIFICATION_STATUS_UNSPECIFIED: NotificationStatus.ValueType  # 0
 """Not set; in filters "any status"."""
 NOTIFICATION_STATUS_QUEUED: NotificationStatus.ValueType  # 1
-"""Pending: waiting to be delivered (or to be retried)."""
+"""Pending: waiting to be delivered (or to be retried); also a routine SMS over the recipient's hourly
+limit, or in their quiet hours, until `next_attempt_time`.
+"""
 NOTIFICATION_STATUS_SENT: NotificationStatus.ValueType  # 2
 """Accepted by the mail server or the SMS provider."""
 NOTIFICATION_STATUS_FAILED: NotificationStatus.ValueType  # 3
 """Gave up: a permanent error, or temporary ones for about a day (`last_error`); RetryNotification queues it
 again. (A temporary refusal, an SMTP 4xx or the SMS provider's 5xx or 429, is tried again after a growing
-wait, 2 s doubling up to 1 h, for up to about 24 h.)
+wait, 2 s doubling up to 1 h, for up to about 24 h, or the provider's Retry-After if longer; a message
+sent that got no answer may have been delivered and is tried again no sooner than 5 minutes later.)
 """
 NOTIFICATION_STATUS_SUPPRESSED: NotificationStatus.ValueType  # 4
-"""Not sent on purpose (`suppress_reason`): the recipient's SMS limit, no address, a closed account; a
+"""Not sent on purpose (`suppress_reason`): no address, a closed account, opted out after it was queued; a
 reminder whose reason went away while it waited (the loan returned or renewed, the hold collected,
 cancelled or expired), or one that would arrive after the moment it announces.
 """
@@ -177,7 +183,9 @@ class Notification(_message.Message):
     provider_message_id: _builtins.str
     """The id the mail server or SMS provider gave the message (Message-ID, provider sid)."""
     suppress_reason: _builtins.str
-    """Why it was SUPPRESSED (e.g. "the SMS limit of 5 an hour for this recipient was reached")."""
+    """Why it was SUPPRESSED (e.g. "no phone number", "the account is closed"). The hourly SMS limit never
+    suppresses: an SMS over it stays QUEUED until a slot (`next_attempt_time`).
+    """
     sent_by: _builtins.str
     """"users/{user}": the staff member who sent it (SendNotification); empty for one the system sent."""
     retried_by: _builtins.str
@@ -200,8 +208,8 @@ class Notification(_message.Message):
 
     @_builtins.property
     def next_attempt_time(self) -> _timestamp_pb2.Timestamp:
-        """When the next delivery attempt is due, while QUEUED (later than now in quiet hours or after a
-        temporary failure).
+        """When the next delivery attempt is due, while QUEUED (later than now in quiet hours, while the
+        recipient's hourly SMS limit is reached, or after a temporary failure).
         """
 
     @_builtins.property

@@ -1528,7 +1528,10 @@ class ListCopiesResponse(betterproto2.Message):
 
     total_size: "int" = betterproto2.field(3, betterproto2.TYPE_INT32)
     """
-    Copies matching the request across all pages, as counted for the first page (the later pages repeat it).
+    Copies matching the request across all pages: an estimate (AIP-158). It is counted for the first page
+    and repeated by the later ones, never below the copies the pages so far listed plus one when another
+    page follows; the last page gives the number of copies the walk listed. When no copy matching the filter
+    is added or removed during the walk, every page gives the same exact count.
     """
 
 

@@ -581,6 +581,14 @@ class CirculationRuleChanged(betterproto2.Message):
     For an update, what the changed fields were before, by update_mask path ("fine_per_day": "0.25"), as text.
     """
 
+    note: "str" = betterproto2.field(7, betterproto2.TYPE_STRING)
+    """
+    Why, for a change the loans service made itself to follow the catalog's item types (empty for an admin's):
+    "item type DVD/CD renamed DVD in the catalog" (the rule re-keyed, update_mask "item_type"); a rule deleted
+    because its type was deleted from the catalog, or because the type was renamed onto a code the same patron
+    category already had a rule for (that rule kept, the conflict named here).
+    """
+
 
 default_message_pool.register_message(
     "athenaeum.loans.v1", "CirculationRuleChanged", CirculationRuleChanged

@@ -87,7 +87,8 @@ class NotificationStatus(betterproto2.Enum):
 
     QUEUED = 1
     """
-    Pending: waiting to be delivered (or to be retried).
+    Pending: waiting to be delivered (or to be retried); also a routine SMS over the recipient's hourly
+    limit, or in their quiet hours, until `next_attempt_time`.
     """
 
     SENT = 2
@@ -99,12 +100,13 @@ class NotificationStatus(betterproto2.Enum):
     """
     Gave up: a permanent error, or temporary ones for about a day (`last_error`); RetryNotification queues it
     again. (A temporary refusal, an SMTP 4xx or the SMS provider's 5xx or 429, is tried again after a growing
-    wait, 2 s doubling up to 1 h, for up to about 24 h.)
+    wait, 2 s doubling up to 1 h, for up to about 24 h, or the provider's Retry-After if longer; a message
+    sent that got no answer may have been delivered and is tried again no sooner than 5 minutes later.)
     """
 
     SUPPRESSED = 4
     """
-    Not sent on purpose (`suppress_reason`): the recipient's SMS limit, no address, a closed account; a
+    Not sent on purpose (`suppress_reason`): no address, a closed account, opted out after it was queued; a
     reminder whose reason went away while it waited (the loan returned or renewed, the hold collected,
     cancelled or expired), or one that would arrive after the moment it announces.
     """
@@ -576,7 +578,8 @@ class Notification(betterproto2.Message):
 
     suppress_reason: "str" = betterproto2.field(20, betterproto2.TYPE_STRING)
     """
-    Why it was SUPPRESSED (e.g. "the SMS limit of 5 an hour for this recipient was reached").
+    Why it was SUPPRESSED (e.g. "no phone number", "the account is closed"). The hourly SMS limit never
+    suppresses: an SMS over it stays QUEUED until a slot (`next_attempt_time`).
     """
 
     next_attempt_time: "datetime.datetime | None" = betterproto2.field(
@@ -586,8 +589,8 @@ class Notification(betterproto2.Message):
         optional=True,
     )
     """
-    When the next delivery attempt is due, while QUEUED (later than now in quiet hours or after a
-    temporary failure).
+    When the next delivery attempt is due, while QUEUED (later than now in quiet hours, while the
+    recipient's hourly SMS limit is reached, or after a temporary failure).
     """
 
     event_time: "datetime.datetime | None" = betterproto2.field(

@@ -1,0 +1,84 @@
+"""The circulation rules follow the catalog's item types (domain/rule_keys.py): a type renamed re-keys its rules,
+a type deleted takes its rules with it. Each change of the catalog is followed in one transaction, once: the
+catalog's event id is kept in the request ledger, so a redelivered event changes nothing (and a rename would
+find no rule left to re-key anyway)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from services.loans.app.ports import LoansUnitOfWork
+from services.loans.domain.rule_keys import RulesFollowed, follow_deletion, follow_rename
+from services.loans.domain.rules import CirculationRule
+from services.support.runtime.clock import Clock
+
+log = logging.getLogger("athenaeum.loans.item_types")
+
+
+@dataclass(frozen=True, slots=True)
+class ItemTypeRenamed:
+    event_id: uuid.UUID
+    old_code: str
+    new_code: str
+
+
+@dataclass(frozen=True, slots=True)
+class ItemTypeDeleted:
+    event_id: uuid.UUID
+    code: str
+    deleted_at: datetime
+
+
+async def follow_item_type_rename(cmd: ItemTypeRenamed, *, uow: LoansUnitOfWork, clock: Clock) -> RulesFollowed:
+    """Re-key the rules of the renamed type; where a category had rules for both codes, keep the new code's
+    (the conflict logged, and noted on the retired rule's event for the audit trail)."""
+    async with uow:
+        if await uow.requests.recall(cmd.event_id, "FollowItemTypeRename"):
+            return RulesFollowed()
+        rules = await uow.rules.all()
+        followed = follow_rename(rules, cmd.old_code, cmd.new_code, now=clock.now())
+        await _write(followed, uow)
+        await uow.requests.remember(cmd.event_id, "FollowItemTypeRename", f"itemTypes/{cmd.new_code}")
+        await uow.commit()
+    for conflict in followed.conflicts:
+        log.warning(
+            "item type %s renamed %s: the rule for %s is deleted, the one for the new code kept",
+            cmd.old_code,
+            cmd.new_code,
+            conflict,
+        )
+    if followed.rekeyed:
+        log.info("item type %s renamed %s: %d rule(s) re-keyed", cmd.old_code, cmd.new_code, len(followed.rekeyed))
+    return followed
+
+
+async def follow_item_type_deletion(cmd: ItemTypeDeleted, *, uow: LoansUnitOfWork, clock: Clock) -> RulesFollowed:
+    """Delete the rules of the deleted type that were last changed before its deletion."""
+    async with uow:
+        if await uow.requests.recall(cmd.event_id, "FollowItemTypeDeletion"):
+            return RulesFollowed()
+        rules = await uow.rules.all()
+        followed = follow_deletion(rules, cmd.code, deleted_at=cmd.deleted_at, now=clock.now())
+        await _write(followed, uow)
+        await uow.requests.remember(cmd.event_id, "FollowItemTypeDeletion", f"itemTypes/{cmd.code}")
+        await uow.commit()
+    if followed.retired:
+        names = ", ".join(_key(rule) for rule in followed.retired)
+        log.info("item type %s deleted from the catalog: its rule(s) %s deleted", cmd.code, names)
+    return followed
+
+
+async def _write(followed: RulesFollowed, uow: LoansUnitOfWork) -> None:
+    # The retired rules first: a re-keyed rule then takes no key still held (the table's unique key holds at
+    # every statement).
+    for rule in followed.retired:
+        await uow.rules.delete(rule)
+    for rule in followed.rekeyed:
+        await uow.rules.save(rule)
+
+
+def _key(rule: CirculationRule) -> str:
+    return f"{rule.terms.patron_category}/{rule.terms.item_type}"

@@ -1,0 +1,74 @@
+"""The circulation rules follow the catalog's item types: a rule is keyed by a type's code, which the catalog
+may rename or delete. Pure: no I/O.
+
+A renamed type's rules are re-keyed to the new code, and a deleted type's rules go with it (as a foreign key
+cascading an update and a delete would, were both in one database): a rule can only be made for a
+type the catalog lists (rule_matrix.create_circulation_rule asks it), so one naming a type no longer listed
+would govern nothing and could not be made again. Each change is the rule's own event, with a note saying why,
+so the audit trail shows it beside the admins' edits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from services.loans.domain.codes import WILDCARD
+from services.loans.domain.rules import CirculationRule
+
+
+@dataclass(slots=True)
+class RulesFollowed:
+    """What following one change of the catalog's item types did to the rules."""
+
+    rekeyed: list[CirculationRule] = field(default_factory=list)
+    retired: list[CirculationRule] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
+    """For a rename onto a code a category already had a rule for: "CATEGORY/OLD" (its rule retired)."""
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.rekeyed or self.retired)
+
+
+def follow_rename(rules: Iterable[CirculationRule], old: str, new: str, *, now: datetime) -> RulesFollowed:
+    """Re-key every rule for `old` to `new`. Where a patron category has a rule for both, the one for `new`
+    is kept as it is (an admin made it for that code, the newer intent) and the one for `old` is retired, the
+    conflict noted. Nothing to do when no rule names `old` (a second delivery of the same rename)."""
+    rules = list(rules)
+    followed = RulesFollowed()
+    if WILDCARD in (old, new) or old == new:
+        return followed
+    taken = {rule.terms.patron_category for rule in rules if rule.terms.item_type == new}
+    for rule in rules:
+        if rule.terms.item_type != old:
+            continue
+        category = rule.terms.patron_category
+        if category in taken:
+            note = (
+                f"item type {old} renamed {new} in the catalog; a rule for {category}/{new} already exists and is "
+                f"kept: this one, for {category}/{old}, is deleted"
+            )
+            rule.retire(now=now, note=note)
+            followed.retired.append(rule)
+            followed.conflicts.append(f"{category}/{old}")
+        else:
+            rule.follow_item_type(new, now=now, note=f"item type {old} renamed {new} in the catalog")
+            followed.rekeyed.append(rule)
+    return followed
+
+
+def follow_deletion(
+    rules: Iterable[CirculationRule], code: str, *, deleted_at: datetime, now: datetime
+) -> RulesFollowed:
+    """Retire every rule for `code` that was last changed before the type was deleted at `deleted_at`: one an
+    admin made or changed since (the type created again in the meantime) is theirs and stays."""
+    followed = RulesFollowed()
+    if code == WILDCARD:
+        return followed
+    for rule in rules:
+        if rule.terms.item_type == code and rule.updated_at <= deleted_at:
+            rule.retire(now=now, note=f"item type {code} deleted from the catalog")
+            followed.retired.append(rule)
+    return followed

@@ -1,0 +1,89 @@
+# ruff: noqa: RUF001  (typographic quotes and dashes are what this module replaces)
+"""What an SMS costs and how it is kept cheap. Pure.
+
+A provider bills an SMS per segment: 160 characters of the GSM 03.38 alphabet (153 each when it takes several),
+but only 70 (67) as soon as one character is outside it (UCS-2). English wording with typographic quotes or
+dashes (“Dune” — …) is UCS-2 for no reason: they are made plain when that keeps the whole text in GSM-7. A
+notice over its segments has its long values (a book's title) shortened, with an ellipsis, until it fits."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+
+GSM7 = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿"
+    "abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+"""The GSM 03.38 default alphabet (one septet each)."""
+GSM7_EXTENDED = frozenset("^{}\\[~]|€\f")
+"""Reached through the escape: two septets each."""
+_PLAIN = str.maketrans(
+    {
+        "“": '"', "”": '"', "„": '"', "«": '"', "»": '"', "‘": "'", "’": "'", "‚": "'", "′": "'", "″": '"',
+        "–": "-", "—": "-", "‒": "-", "−": "-", "…": "...", "\u00a0": " ", "\u2009": " ", "\u202f": " ",
+    }
+)  # fmt: skip
+SINGLE = {True: 160, False: 70}
+"""Characters in a text of one segment, by whether it is GSM-7."""
+PART = {True: 153, False: 67}
+"""Characters in each segment of a longer one (the rest carries the concatenation header)."""
+SHORTENED = ("book_title", "book_titles", "author", "reason")
+"""Values an SMS may shorten, in this order: what a reader recognises by its start."""
+MIN_KEPT = 24
+"""A shortened value keeps at least this many characters (a title cut to nothing names no book)."""
+
+
+def is_gsm7(text: str) -> bool:
+    return all(char in GSM7 or char in GSM7_EXTENDED for char in text)
+
+
+def plain(text: str) -> str:
+    """The text with typographic quotes, dashes and ellipses made ASCII, when that makes all of it GSM-7;
+    otherwise as it is (a Russian text is UCS-2 anyway, and keeps its «ёлочки»)."""
+    made_plain = text.translate(_PLAIN)
+    return made_plain if is_gsm7(made_plain) else text
+
+
+def units(text: str) -> int:
+    """What the text takes: septets in GSM-7, UTF-16 code units in UCS-2."""
+    if is_gsm7(text):
+        return len(text) + sum(char in GSM7_EXTENDED for char in text)
+    return len(text) + sum(ord(char) > 0xFFFF for char in text)
+
+
+def segments(text: str) -> int:
+    gsm, used = is_gsm7(text), units(text)
+    return 1 if used <= SINGLE[gsm] else math.ceil(used / PART[gsm])
+
+
+def capacity(text: str, parts: int) -> int:
+    """The units `parts` segments hold, in the text's alphabet."""
+    gsm = is_gsm7(text)
+    return SINGLE[gsm] if parts == 1 else PART[gsm] * parts
+
+
+def shortened(value: str, keep: int) -> str:
+    """The first `keep` characters of the value (at a word's end when one is near), and an ellipsis."""
+    cut = value[:keep]
+    space = cut.rfind(" ")
+    if space >= keep * 2 // 3:
+        cut = cut[:space]
+    return cut.rstrip(" ,.;:-–—") + "…"
+
+
+def fitted(render: Callable[[Mapping[str, str]], str], values: Mapping[str, str], *, max_segments: int) -> str:
+    """The SMS `render` makes of the values, plain (see `plain`), with its long values shortened until it
+    takes at most `max_segments`; as short as they may be made when that is not enough."""
+    current = dict(values)
+    text = plain(render(current))
+    for name in SHORTENED:
+        for _ in range(3):  # a cut may change the alphabet (a title with the only non-GSM letter): count again
+            over = units(text) - capacity(text, max_segments)
+            value = current.get(name, "")
+            keep = max(len(value) - over - 3, MIN_KEPT)  # 3: the ellipsis as "..." in GSM-7
+            if over <= 0 or keep >= len(value):
+                break
+            current[name] = shortened(value, keep)
+            text = plain(render(current))
+    return text
