@@ -52,7 +52,8 @@ async def test_a_fine_paid_with_a_bad_amount_says_what_is_wrong_in_russian(
     await row.locator("input[inputmode=decimal]").fill("abc")
     await row.locator("button.button.small:not(.quiet)").click()
 
-    await expect(row.locator("span.error")).to_have_text("Укажите сумму, например 0.50.")
+    # The example in the page's notation (finding A11).
+    await expect(row.locator("span.error")).to_have_text("Укажите сумму, например 0,50.")
 
 
 async def test_a_russian_page_takes_an_amount_with_a_decimal_comma(

@@ -5,6 +5,7 @@ import { html } from "../html.js";
 import { ItemTypeSelect } from "../item_types.js";
 import { fieldText, t } from "../i18n.js";
 import { ErrorNotice, Field, Notice, useAction, useTitle } from "../components.js";
+import { LiveStatus, focusSoon } from "../keep_focus.js";
 
 const EMPTY_BOOK = { title: "", authors: "", isbn: "", language: "", subjects: "", publisher: "", publication_year: "", description: "" };
 const EMPTY_COPY = { barcode: "", branch: "main", shelf_location: "", item_type: "BOOK" };
@@ -32,7 +33,8 @@ export function AddBookPage() {
         publication_year: Number(form.publication_year) || 0,
       };
       const created = await creating.run(body, (request_id) => api("/v1/books", { method: "POST", body, query: { request_id } }));
-      if (created) setBook(created);
+      // The form gives way to the copies' form: the focus goes to its barcode field (the next thing to scan).
+      if (created) (setBook(created), focusSoon("copy-barcode"));
     } catch (failure) {
       setError(failure);
     }
@@ -62,6 +64,7 @@ export function AddBookPage() {
 function AddCopies({ book, onAnother }) {
   const [form, setForm] = useState(EMPTY_COPY);
   const [copies, setCopies] = useState([]);
+  const [said, setSaid] = useState("");
   const [error, setError] = useState(null);
   const adding = useAction();
   const set = (field) => (value) => setForm({ ...form, [field]: value });
@@ -69,6 +72,7 @@ function AddCopies({ book, onAnother }) {
   async function add(event) {
     event.preventDefault();
     setError(null);
+    setSaid("");
     try {
       const body = form;
       const copy = await adding.run({ book: book.name, ...body }, (request_id) =>
@@ -76,6 +80,8 @@ function AddCopies({ book, onAnother }) {
       );
       if (!copy) return;
       setCopies([...copies, copy]);
+      // Said in a status line that was there before (finding A13: a copy taken was announced by nothing).
+      setSaid(t("addbook.copy_added", { barcode: copy.barcode, branch: copy.branch, count: copies.length + 1 }));
       setForm({ ...form, barcode: "" });
     } catch (failure) {
       setError(failure);
@@ -84,6 +90,7 @@ function AddCopies({ book, onAnother }) {
 
   return html`<h1 tabindex="-1">${t("addbook.copies_title", { title: book.title })}</h1>
     <${Notice}>${t("addbook.created")} <a href=${`#/books/${idOf(book.name)}`}>${book.title}</a><//>
+    <${LiveStatus} text=${said} testid="copy-added" />
     <form class="card" onSubmit=${add}>
       <${ErrorNotice} error=${error} />
       <div class="form-grid">

@@ -3,6 +3,7 @@ import { useState } from "preact/hooks";
 import { api } from "../api.js";
 import { html } from "../html.js";
 import { formatDeadline, languageName, t } from "../i18n.js";
+import { langOf, useHeadingFocusWhenReady } from "../keep_focus.js";
 import { session } from "../session.js";
 import { Availability, ErrorNotice, Loading, NotFound, Notice, namesNothing, useAction, useAsync, useTitle } from "../components.js";
 import { AddCopy, CopyList, HoldForAPatron } from "./book_staff.js";
@@ -22,6 +23,7 @@ export function BookPage({ params }) {
   );
   const itemTypes = useItemTypes();
   useTitle(book.data?.title || t("book.title"));
+  useHeadingFocusWhenReady(Boolean(book.data || book.error)); // the heading comes with the book
   if (book.loading && !book.data) return html`<${Loading} />`;
   if (namesNothing(book.error)) return html`<${NotFound} />`;
   if (book.error) return html`<h1 tabindex="-1">${t("book.title")}</h1><${ErrorNotice} error=${book.error} />`;
@@ -32,7 +34,7 @@ export function BookPage({ params }) {
   };
   return html`<article>
     <div class="book-head">
-      <h1 tabindex="-1">${record.title}${record.subtitle && html`<span class="muted">: ${record.subtitle}</span>`}</h1>
+      <h1 tabindex="-1" lang=${langOf(record)}>${record.title}${record.subtitle && html`<span class="muted">: ${record.subtitle}</span>`}</h1>
       <${Availability} book=${record} />
     </div>
     <dl class="facts">
@@ -43,7 +45,7 @@ export function BookPage({ params }) {
       ${(record.subjects || []).length > 0 && html`<dt>${t("book.subjects")}</dt><dd>${record.subjects.join(", ")}</dd>`}
       ${record.isbn && html`<dt>ISBN</dt><dd>${record.isbn}</dd>`}
     </dl>
-    ${record.description && html`<p>${record.description}</p>`}
+    ${record.description && html`<p lang=${langOf(record)}>${record.description}</p>`}
     <${FollowAuthors} authors=${record.authors} />
     ${referenceOnly(record)
       ? html`<p class="card" data-testid="reference-only">${t("hold.reference_only")}</p>`

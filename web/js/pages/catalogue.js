@@ -6,6 +6,7 @@ import { html } from "../html.js";
 import { formatNumber, languageName, t, tn } from "../i18n.js";
 import { href, navigate, remembered } from "../router.js";
 import { Availability, ErrorNotice, Highlight, Loading, useTitle } from "../components.js";
+import { langOf } from "../keep_focus.js";
 
 const PAGE_SIZE = 20;
 const FACETS = ["language", "subjects"];
@@ -157,10 +158,10 @@ function ResultItem({ book, highlights }) {
     book.language ? languageName(book.language) : "",
   ].filter(Boolean);
   return html`<li class="result">
-    <h3><a href=${href(`/books/${idOf(book.name)}`)}>${book.title}</a></h3>
+    <h3 lang=${langOf(book)}><a href=${href(`/books/${idOf(book.name)}`)}>${book.title}</a></h3>
     <p class="meta">${facts.join(" · ")}</p>
     <${Availability} book=${book} />
-    ${highlights.map((snippet) => html`<p class="snippet"><${Highlight} text=${snippet} /></p>`)}
+    ${highlights.map((snippet) => html`<p class="snippet" lang=${langOf(book)}><${Highlight} text=${snippet} /></p>`)}
   </li>`;
 }
 

@@ -144,6 +144,12 @@ function FineRow({ fine, showPatron, patronName, loanTitle, onDone }) {
     event.preventDefault();
     act("waive", { reason }, t("fines.waived"));
   };
+  // A refused amount or reason is said in words, in the alert and tied to its field (finding A11: only the
+  // generic "Some of the details are not valid." was said, the reason a loose span beside it).
+  const amountProblem = fieldText(error, "amount");
+  const problem = amountProblem || fieldText(error, "reason");
+  const problemId = `${amountProblem ? "pay" : "waive"}-${id}-error`;
+  const tie = (which) => (problem && problemId.startsWith(which) ? { "aria-invalid": "true", "aria-describedby": problemId } : {});
   return html`<tr>
     ${showPatron && html`<td><a href=${`#/patrons/${idOf(fine.patron)}`}>${patronName || t("fines.open_patron")}</a></td>`}
     <td data-label=${showPatron ? t("fines.what") : undefined}>${fineText(fine, loanTitle)}</td>
@@ -152,17 +158,16 @@ function FineRow({ fine, showPatron, patronName, loanTitle, onDone }) {
     <td data-label=${t("fines.settle")}>
       ${fine.status !== OUTSTANDING ? html`${t(`fine_status.${fine.status}`)}${refundText(fine)}` : html`<form class="actions" onSubmit=${pay}>
         <label class="visually-hidden" for=${`pay-${id}`}>${t("fines.pay_amount")}</label>
-        <input id=${`pay-${id}`} class="wide" inputmode="decimal" value=${amount} onInput=${(event) => setAmount(event.currentTarget.value)} />
+        <input id=${`pay-${id}`} class="wide" inputmode="decimal" value=${amount} onInput=${(event) => setAmount(event.currentTarget.value)} ...${tie("pay")} />
         <button type="submit" class="button small" aria-disabled=${settle.busy ? "true" : undefined}>${t("fines.pay")}</button>
       </form>
       <form class="actions" onSubmit=${waive}>
         <label class="visually-hidden" for=${`waive-${id}`}>${t("fines.waive_reason")}</label>
         <input id=${`waive-${id}`} class="wide" placeholder=${t("fines.waive_reason")} value=${reason}
-          onInput=${(event) => setReason(event.currentTarget.value)} />
+          onInput=${(event) => setReason(event.currentTarget.value)} ...${tie("waive")} />
         <button type="submit" class="button small quiet" aria-disabled=${settle.busy ? "true" : undefined}>${t("fines.waive")}</button>
       </form>
-      <${ErrorNotice} error=${error} />
-      ${fieldText(error, "amount", "reason") && html`<span class="error">${fieldText(error, "amount", "reason")}</span>`}`}
+      ${problem ? html`<span class="error" role="alert" id=${problemId}>${problem}</span>` : html`<${ErrorNotice} error=${error} />`}`}
     </td>
   </tr>`;
 }

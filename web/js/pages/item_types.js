@@ -5,11 +5,13 @@
 import { useState } from "preact/hooks";
 import { api } from "../api.js";
 import { html } from "../html.js";
-import { fieldText, t } from "../i18n.js";
+import { errorText, fieldText, t } from "../i18n.js";
 import { session } from "../session.js";
 import { ErrorNotice, Loading, Notice, useListChange } from "../components.js";
 import { useItemTypes } from "../item_types.js";
+import { focusSoon, keepFocus } from "../keep_focus.js";
 
+const ALREADY_EXISTS = 6; // the gRPC code of a code another item type has
 const EMPTY = { code: "", description: "", not_for_loan: false, editing: null };
 
 /** The notice of the last change, in the language shown now (kept as what was done, finding D4). */
@@ -29,6 +31,7 @@ export function ItemTypes() {
 
   async function save(event) {
     event.preventDefault();
+    if (change.busy || !draft.code.trim() || !draft.description.trim()) return;
     const body = { code: draft.code.trim(), description: draft.description.trim(), not_for_loan: draft.not_for_loan };
     // The etag of the type as the list has it now: after a conflict the list is read again (what the other admin
     // saved shows there), and the next save may pass (finding D13: the etag of the Edit click failed for ever).
@@ -40,11 +43,14 @@ export function ItemTypes() {
       : (request_id) => api("/v1/itemTypes", { method: "POST", body, query: { request_id } });
     const code = body.code.toUpperCase();
     const said = { done: editing ? "saved" : "added", code };
-    if (await act({ editing: editing?.name, etag, ...body }, call, said)) setDraft(EMPTY);
+    // The form is emptied for the next one: the focus goes to its first field, not to <body> (finding A7).
+    if (await act({ editing: editing?.name, etag, ...body }, call, said)) (setDraft(EMPTY), focusSoon("item-type-code"));
   }
 
   function remove(kind) {
+    if (change.busy) return undefined;
     if (!window.confirm(t("item_types.delete_confirm", { code: kind.code }))) return undefined;
+    keepFocus(undefined, "item-type-code"); // the type's line goes with its button
     const call = (request_id) => api(`/v1/${kind.name}`, { method: "DELETE", query: { request_id } });
     return act({ remove: kind.name }, call, { done: "deleted", code: kind.code });
   }
@@ -62,13 +68,15 @@ export function ItemTypes() {
   }
 
   const set = (field) => (event) => setDraft({ ...draft, [field]: event.currentTarget.value });
-  const codeProblem = fieldText(error, "item_type.code");
+  // A code another type has is a refusal of the Code field: said there too, tied to it (finding A7).
+  const codeTaken = error?.code === ALREADY_EXISTS;
+  const codeProblem = fieldText(error, "item_type.code") || (codeTaken ? errorText(error) : null);
   const descriptionProblem = fieldText(error, "item_type.description");
   return html`<section aria-labelledby="item-types-title">
     <h2 id="item-types-title">${t("item_types.title")}</h2>
     <p class="muted">${t("item_types.intro")}</p>
     ${message && html`<${Notice}>${noticeText(message)}<//>`}
-    <${ErrorNotice} error=${types.error || error} />
+    <${ErrorNotice} error=${types.error || (codeTaken ? null : error)} />
     ${types.loading && !types.data && html`<${Loading} />`}
     ${types.data &&
     html`<ul class="closed-days" data-testid="item-types">
@@ -93,14 +101,14 @@ export function ItemTypes() {
       <input id="item-type-code" required maxlength="20" pattern="[A-Za-z0-9_\\-]{1,20}" value=${draft.code} disabled=${Boolean(draft.editing)}
         onInput=${set("code")} aria-invalid=${codeProblem ? "true" : undefined} aria-describedby="item-type-code-hint${codeProblem ? " item-type-code-error" : ""}" />
       <span class="hint" id="item-type-code-hint">${t("item_types.code_hint")}</span>
-      ${codeProblem && html`<span class="error" id="item-type-code-error">${codeProblem}</span>`}
+      ${codeProblem && html`<span class="error" id="item-type-code-error" role=${codeTaken ? "alert" : undefined}>${codeProblem}</span>`}
       <label for="item-type-description">${t("item_types.description")}</label>
       <input id="item-type-description" required maxlength="100" value=${draft.description} onInput=${set("description")}
         aria-invalid=${descriptionProblem ? "true" : undefined} aria-describedby=${descriptionProblem ? "item-type-description-error" : undefined} />
       ${descriptionProblem && html`<span class="error" id="item-type-description-error">${descriptionProblem}</span>`}
       <label class="check"><input type="checkbox" checked=${draft.not_for_loan}
         onChange=${(event) => setDraft({ ...draft, not_for_loan: event.currentTarget.checked })} /> ${t("item_types.not_for_loan")}</label>
-      <button type="submit" class="button small" disabled=${change.busy || !draft.code.trim() || !draft.description.trim()}>
+      <button type="submit" class="button small" aria-disabled=${change.busy || !draft.code.trim() || !draft.description.trim() ? "true" : undefined}>
         ${draft.editing ? t("item_types.save") : t("item_types.add")}</button>
       ${draft.editing && html` <button type="button" class="button small quiet" onClick=${() => setDraft(EMPTY)}>${t("item_types.cancel")}</button>`}
     </form>`}

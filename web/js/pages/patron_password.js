@@ -4,7 +4,10 @@ import { useState } from "preact/hooks";
 import { api } from "../api.js";
 import { html } from "../html.js";
 import { fieldText, t } from "../i18n.js";
-import { ErrorNotice, Field, Notice } from "../components.js";
+import { ErrorNotice, Field } from "../components.js";
+import { LiveStatus, focusSoon } from "../keep_focus.js";
+
+const OPENER = "patron-password-open";
 
 export function SetPatronPassword({ patron }) {
   const [open, setOpen] = useState(false);
@@ -14,15 +17,21 @@ export function SetPatronPassword({ patron }) {
   const [busy, setBusy] = useState(false);
   if (patron.role !== "USER_ROLE_READER") return null;
 
+  // A disclosure (APG): opening puts the focus in the new password field, closing (Cancel, Escape, saved) back
+  // on the button that opened it, so it is never left on <body> (finding A19).
+  const show = () => (setOpen(true), setDone(false), focusSoon("patron-new-password"));
+  const hide = () => (setOpen(false), setError(null), focusSoon(OPENER));
+
   async function submit(event) {
     event.preventDefault();
+    if (busy) return;
     setBusy(true);
     setError(null);
     try {
       const body = { name: patron.name, new_password: password };
       await api(`/v1/${patron.name}:changePassword`, { method: "POST", body });
       setDone(true);
-      setOpen(false);
+      hide();
       setPassword("");
     } catch (failure) {
       setError(failure);
@@ -30,23 +39,26 @@ export function SetPatronPassword({ patron }) {
     setBusy(false);
   }
 
+  // The result's status line is in the page before the result (a region born filled is often not read).
+  const status = html`<${LiveStatus} text=${done ? t("patrons.password_set") : ""} testid="patron-password-status" />`;
   if (!open) {
-    return html`<div class="actions">
-      ${done && html`<${Notice}>${t("patrons.password_set")}</${Notice}>`}
-      <button class="button quiet" type="button" onClick=${() => (setOpen(true), setDone(false))}>
-        ${t("patrons.set_password")}
-      </button>
+    return html`<div>
+      ${status}
+      <div class="actions">
+        <button id=${OPENER} class="button quiet" type="button" aria-expanded="false" onClick=${show}>${t("patrons.set_password")}</button>
+      </div>
     </div>`;
   }
-  return html`<form class="card form-narrow" onSubmit=${submit} aria-label=${t("patrons.set_password")}>
+  const escape = (event) => event.key === "Escape" && (event.preventDefault(), hide());
+  return html`<div>${status}<form class="card form-narrow" onSubmit=${submit} onKeyDown=${escape} aria-label=${t("patrons.set_password")}>
     <p class="muted">${t("patrons.set_password_intro")}</p>
     <${ErrorNotice} error=${error} />
     <${Field} id="patron-new-password" label=${t("reset.new_password")} type="password" value=${password}
       onInput=${setPassword} autocomplete="new-password" required hint=${t("auth.password_hint")}
       error=${fieldText(error, "new_password")} />
     <div class="actions">
-      <button class="button" type="submit" disabled=${busy}>${t("reset.set_password")}</button>
-      <button class="button quiet" type="button" onClick=${() => setOpen(false)}>${t("common.cancel")}</button>
+      <button class="button" type="submit" aria-disabled=${busy ? "true" : undefined}>${t("reset.set_password")}</button>
+      <button class="button quiet" type="button" onClick=${hide}>${t("common.cancel")}</button>
     </div>
-  </form>`;
+  </form></div>`;
 }

@@ -2,6 +2,7 @@
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { api, newRequestId } from "./api.js";
 import { html } from "./html.js";
+import { useFocusIfLost } from "./keep_focus.js";
 import { errorText, formatDate, formatDeadline, formatMoney, overdueTitle, t } from "./i18n.js";
 
 /** Runs `load` when `deps` change; {data, error, loading, reload}. Answers to stale calls are dropped. */
@@ -195,7 +196,7 @@ export function NotFound() {
 }
 
 /** Shown instead of a page that needs an account (or a staff role) the visitor does not have. */
-export function SignInFirst({ staff = false, ended = false }) {
+export function SignInFirst({ staff = false, ended = false, under = false }) {
   // A session that ended under the user (expired, revoked) is said so: they were signed in a moment ago.
   const [title, text] = ended
     ? [t("auth.session_ended_title"), t("auth.session_ended")]
@@ -203,9 +204,12 @@ export function SignInFirst({ staff = false, ended = false }) {
       ? [t("auth.staff_only_title"), t("auth.staff_only")]
       : [t("auth.sign_in_first_title"), t("auth.sign_in_first")];
   useTitle(title);
+  // In place of the page the user was on (signed out in another tab, session ended): said at once as an alert,
+  // and the focus, which was on a control of that page, goes to the heading (finding A20).
+  useFocusIfLost("sign-in-first");
   return html`<div class="card">
-    <h1 tabindex="-1">${title}</h1>
-    <p>${text}</p>
+    <h1 tabindex="-1" id="sign-in-first">${title}</h1>
+    <p role=${under ? "alert" : undefined}>${under ? t("auth.session_ended_under") : text}</p>
     <a class="button" href=${`#/signin?next=${encodeURIComponent(location.hash.slice(1))}`}>${t("nav.sign_in")}</a>
   </div>`;
 }

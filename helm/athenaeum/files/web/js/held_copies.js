@@ -10,6 +10,7 @@ import { ErrorNotice, useAction } from "./components.js";
 import { PagedCount, usePaged } from "./paging.js";
 import { useBookTitles } from "./pages/account.js";
 import { patronLabel } from "./receiving.js";
+import { keepFocus } from "./keep_focus.js";
 
 const STATUSES = ["DAMAGED", "LOST", "WITHDRAWN"];
 
@@ -37,7 +38,11 @@ export function TakeOutOfCirculation({ copy, onDone }) {
       const answer = await action.run({ take: copy.name, status }, (request_id) =>
         api(`/v1/${copy.current_hold}:reportCopyMissing`, { method: "POST", body: { ...body, request_id } }),
       );
-      if (answer) onDone?.();
+      if (!answer) return;
+      // The copy's line loses this control when it is no longer held: the focus goes to the line's audit link,
+      // and what was done is said (finding A7: the table changing to "damaged" was the only sign).
+      keepFocus(undefined, `copy-audit-${copy.barcode}`);
+      onDone?.(t("held_copy.taken", label));
     } catch (failure) {
       setError(failure);
     } finally {

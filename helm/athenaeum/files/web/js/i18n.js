@@ -146,6 +146,11 @@ const FIELD_TEXTS = [
   [/^must have at most two decimal places/, () => t("field.two_decimals")],
   [/^must not be negative/, () => t("field.not_negative")],
   [/^must be positive/, () => t("field.positive")],
+  // The fixed rules of the commonest cataloguing and desk mistakes (finding A14: said in the server's English).
+  [/^must be at most the ([\d.]+) still owed/, (limit) => t("field.at_most_owed", { limit: bareMoney(limit) })],
+  [/^must be 10 or 13 digits/, () => t("field.isbn_length")],
+  [/^ISBN-10 check digit is wrong/, () => t("field.isbn_check_digit")],
+  [/^ISBN-13 check digit is wrong/, () => t("field.isbn_check_digit")],
   [/^must be at most ([\d.]+)/, (limit) => t("field.at_most", { limit: limit.includes(".") ? bareMoney(limit) : limit })],
   [/^say why the fine is waived/, () => t("field.waive_reason")],
   [/^must be 1-20 characters of A-Z, 0-9, _ and -/, () => t("field.item_type_code")],
@@ -190,6 +195,15 @@ export function fineText(fine, title) {
   if (fine.kind === "FINE_KIND_OVERDUE") {
     const named = title || overdueTitle(fine.description);
     return named ? t("fine.overdue_for", { title: named }) : t("fine_kind.FINE_KIND_OVERDUE");
+  }
+  if (fine.kind === "FINE_KIND_LOST_ITEM") {
+    // The loans service writes "lost: <title> (<barcode>): <reason>" in English (finding A17): said from the
+    // fine's kind in the UI's language; the title, barcode and the staff's reason kept as written.
+    const found = String(fine.description || "").match(/^lost: ([\s\S]+) \(([^()]*)\): ([\s\S]*)$/);
+    if (found) {
+      const [, named, barcode, reason] = found;
+      return t(reason.trim() ? "fine.lost_for_reason" : "fine.lost_for", { title: title || named, barcode, reason: reason.trim() });
+    }
   }
   return fine.description || t(`fine_kind.${fine.kind}`);
 }

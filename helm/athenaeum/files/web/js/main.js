@@ -23,6 +23,7 @@ import { UsersPage } from "./pages/users.js";
 import { DashboardPage } from "./pages/dashboard.js";
 import { AuditPage } from "./pages/audit.js";
 import { NewReaderPage } from "./pages/newreader.js";
+import { useReplacedUnder } from "./keep_focus.js";
 
 const PUBLIC = "public";
 const SIGNED_IN = "signed-in";
@@ -132,6 +133,8 @@ function App() {
   useSession();
   useLanguage();
   const found = match(route.parts);
+  // The page shown a moment ago at this very path, now refused: the session ended under it (finding A20).
+  const endedUnder = useReplacedUnder(route.path, Boolean(session.ready && found && allowed(found.audience)));
 
   // A new page: start at the top (or, Back on a page that put back what it showed, where the reader was) and
   // put the keyboard and screen-reader focus on its heading, unless the page has already put it somewhere
@@ -147,7 +150,7 @@ function App() {
   if (!session.ready) content = html`<p class="loading" role="status">${t("common.loading")}</p>`;
   else if (!found) content = html`<${NotFound} />`;
   else if (!allowed(found.audience) && !session.user && session.reconnecting) content = null; // the notice says it
-  else if (!allowed(found.audience)) content = html`<${SignInFirst} staff=${found.audience !== SIGNED_IN} ended=${session.ended} />`;
+  else if (!allowed(found.audience)) content = html`<${SignInFirst} staff=${found.audience !== SIGNED_IN} ended=${session.ended || endedUnder} under=${endedUnder} />`;
   // Keyed by its path: another book (or patron) is a new page, with none of the last one's state (a hold
   // placed on one book showed on the next book opened).
   else content = html`<${found.page} key=${route.path} route=${route} params=${found.params} />`;

@@ -10,6 +10,7 @@ import { ErrorNotice, Field, Notice, useAction } from "../components.js";
 import { findPatron } from "./desk.js";
 import { TakeOutOfCirculation, heldForHold } from "../held_copies.js";
 import { PickupBranchField } from "../pickup_branch.js";
+import { LiveStatus } from "../keep_focus.js";
 
 const EMPTY_COPY = { barcode: "", branch: "main", shelf_location: "", item_type: "BOOK" };
 
@@ -98,8 +99,11 @@ export function AddCopy({ book, onAdded }) {
 
 /** Every copy with its barcode, status and a link to what happened to it (staff only: barcodes are internal). */
 export function CopyList({ copies, onChanged }) {
+  const [message, setMessage] = useState("");
   if (!copies.length) return null;
+  const taken = (text) => (setMessage(text), onChanged());
   return html`<h2>${t("book_staff.copies_heading")}</h2>
+    <${LiveStatus} text=${message} testid="copies-status" />
     <div class="table-wrap"><table class="stacks" data-testid="staff-copies">
       <thead><tr><th scope="col">${t("desk.barcode")}</th><th scope="col">${t("book.branch")}</th>
         <th scope="col">${t("patrons.status")}</th><th scope="col"><span class="visually-hidden">${t("audit.title")}</span></th></tr></thead>
@@ -107,8 +111,8 @@ export function CopyList({ copies, onChanged }) {
         (copy) => html`<tr key=${copy.name}>
           <td>${copy.barcode}</td><td data-label=${t("book.branch")}>${copy.branch}</td>
           <td data-label=${t("patrons.status")}>${t(`copy_status.${copy.status}`)}
-            ${heldForHold(copy) && html` <${TakeOutOfCirculation} copy=${copy} onDone=${onChanged} />`}</td>
-          <td><a href=${href("/audit", { resource: copy.name })} aria-label=${t("audit.of_copy_named", { barcode: copy.barcode })}>
+            ${heldForHold(copy) && html` <${TakeOutOfCirculation} copy=${copy} onDone=${taken} />`}</td>
+          <td><a id=${`copy-audit-${copy.barcode}`} href=${href("/audit", { resource: copy.name })} aria-label=${t("audit.of_copy_named", { barcode: copy.barcode })}>
             ${t("audit.of_copy")}</a></td>
         </tr>`,
       )}</tbody>

@@ -8,6 +8,7 @@ import { fieldText, formatDate, t } from "../i18n.js";
 import { session } from "../session.js";
 import { ErrorNotice, Loading, Notice, useListChange, useAsync } from "../components.js";
 import { fetchAll } from "../paging.js";
+import { keepFocus } from "../keep_focus.js";
 
 /** Today's date in this browser, as YYYY-MM-DD: the list starts there (past closures change nothing). */
 function today() {
@@ -15,6 +16,8 @@ function today() {
   const pad = (n) => String(n).padStart(2, "0");
   return `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
 }
+
+const openAgainId = (day) => `open-again-${day.date}`;
 
 export function ClosedDays() {
   const days = useAsync(() => fetchAll("/v1/closedDays", { query: { start_date: today() }, field: "closed_days" }), []);
@@ -31,6 +34,13 @@ export function ClosedDays() {
   }
 
   function remove(day) {
+    if (change.busy) return undefined;
+    // The day's line goes with its button: the focus goes to the next day's "Open again" (or the one before,
+    // or the date field), not to <body> (finding A7).
+    const list = days.data || [];
+    const at = list.findIndex((item) => item.name === day.name);
+    const neighbour = list[at + 1] || list[at - 1];
+    keepFocus(undefined, neighbour ? openAgainId(neighbour) : "closed-day-date");
     const call = (request_id) => api(`/v1/${day.name}`, { method: "DELETE", query: { request_id } });
     return act({ remove: day.name }, call, { added: false, date: day.date });
   }
@@ -48,7 +58,8 @@ export function ClosedDays() {
       ? html`<ul class="closed-days" data-testid="closed-days">
           ${days.data.map((day) => html`<li key=${day.name}>
             <strong>${formatDate(day.date)}</strong>${day.reason && html` — ${day.reason}`}
-            ${editable && html` <button type="button" class="button small quiet" onClick=${() => remove(day)}
+            ${editable && html` <button type="button" id=${openAgainId(day)} class="button small quiet" onClick=${() => remove(day)}
+              aria-label=${t("closed_days.delete_named", { date: formatDate(day.date) })}
               aria-disabled=${change.busy ? "true" : undefined}>${t("closed_days.delete")}</button>`}
           </li>`)}
         </ul>`

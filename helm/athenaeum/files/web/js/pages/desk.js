@@ -294,16 +294,22 @@ export function DeskPage() {
     </div>`;
 }
 
-/** The log, newest first. A plain list: each answer is said once, a refusal as an alert (inside its item) and
- * any other answer through one polite status line; "sent…" rows are not announced. */
+/** The log, newest first. A plain list: each answer is said once, the newest refusal through one assertive line
+ * and any other answer through one polite status line; "sent…" rows are not announced. Both lines are always in
+ * the page; the refusals the log had when drawn (back from another page) were said already and are not said
+ * again (finding A10: every refusal of the shift was an alert, read out again on each return to the desk). */
 function ScanLog({ log }) {
   const latest = log.find((entry) => entry.kind !== "sent" && entry.kind !== "refused");
+  const said = useRef(null);
+  if (said.current === null) said.current = new Set(log.filter((entry) => entry.kind === "refused").map((entry) => entry.id));
+  const refusal = log.find((entry) => entry.kind === "refused" && !said.current.has(entry.id));
   return html`<ol class="scan-log" data-testid="desk-log">
       ${log.map(
         (entry) => html`<li key=${entry.id} class=${entry.kind} data-reason=${entry.reason || undefined}>
-          <span role=${entry.kind === "refused" ? "alert" : undefined}>${entry.text ?? t("desk.not_known", { barcode: entry.barcode })}</span>
+          <span>${entry.text ?? t("desk.not_known", { barcode: entry.barcode })}</span>
         </li>`,
       )}
     </ol>
-    <p class="visually-hidden" role="status">${latest && (latest.text ?? t("desk.not_known", { barcode: latest.barcode }))}</p>`;
+    <p class="visually-hidden" role="status">${latest && (latest.text ?? t("desk.not_known", { barcode: latest.barcode }))}</p>
+    <p class="visually-hidden" aria-live="assertive" data-testid="desk-refusal">${refusal && html`<span key=${refusal.id}>${refusal.text ?? t("desk.not_known", { barcode: refusal.barcode })}</span>`}</p>`;
 }

@@ -9,6 +9,7 @@ import { DeadlineText, ErrorNotice, Field, Notice, useAction, useAsync } from ".
 import { fetchAll } from "../paging.js";
 import { useRenewableLoans } from "../renewing.js";
 import { PickupBranchField } from "../pickup_branch.js";
+import { keepFocus } from "../keep_focus.js";
 
 /** The patron's loans, each with Renew: a patron who phones or stands at the desk is renewed by staff. */
 export function PatronLoans({ patron }) {
@@ -54,6 +55,8 @@ export function PatronBlock({ user, onChanged }) {
       const updated = await change.run({ user: user.name, ...body }, (request_id) =>
         api(`/v1/${user.name}`, { method: "PATCH", body, query: { update_mask: "status,status_reason", request_id } }),
       );
+      // The form is redrawn (keyed by the patron's etag): its button (Block ⇄ Unblock) keeps the focus (finding A7).
+      if (updated) keepFocus("patron-block-submit");
       if (updated) onChanged(updated, blocked ? t("patron.unblocked") : t("patron.blocked"));
     } catch (failure) {
       setError(failure);
@@ -66,7 +69,7 @@ export function PatronBlock({ user, onChanged }) {
       ? html`<p>${t("patron.blocked_because", { reason: user.status_reason || "—" })}</p>`
       : html`<${Field} id="block-reason" label=${t("patron.block_reason")} hint=${t("patron.block_reason_hint")} value=${reason}
           onInput=${setReason} required error=${fieldText(error, "user.status_reason")} />`}
-    <button class="button" type="submit" aria-disabled=${change.busy ? "true" : undefined}>${blocked ? t("users.unblock") : t("users.block")}</button>
+    <button class="button" type="submit" id="patron-block-submit" aria-disabled=${change.busy ? "true" : undefined}>${blocked ? t("users.unblock") : t("users.block")}</button>
   </form>`;
 }
 
@@ -108,6 +111,7 @@ export function PatronEdit({ user, onChanged }) {
       const updated = await saving.run({ user: user.name, ...body }, (request_id) =>
         api(`/v1/${user.name}`, { method: "PATCH", body, query: { update_mask: changed.join(","), request_id } }),
       );
+      if (updated) keepFocus(document.activeElement?.id || "patron-edit-submit", "patron-edit-submit"); // redrawn, as above
       if (updated) onChanged(updated, t("patron.saved"));
     } catch (failure) {
       setError(failure);
@@ -127,7 +131,7 @@ export function PatronEdit({ user, onChanged }) {
       <${Field} id="patron-branch" label=${t("patron.home_branch")} value=${form.home_branch} onInput=${set("home_branch")}
         error=${bad("home_branch")} />
     </div>
-    <button class="button" type="submit" aria-disabled=${saving.busy ? "true" : undefined}>${t("common.save")}</button>
+    <button class="button" type="submit" id="patron-edit-submit" aria-disabled=${saving.busy ? "true" : undefined}>${t("common.save")}</button>
   </form>`;
 }
 

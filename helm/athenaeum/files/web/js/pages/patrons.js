@@ -11,6 +11,7 @@ import { HoldForPatron, PatronBlock, PatronEdit, PatronLoans } from "./patron_to
 import { HoldPickupChange } from "../hold_pickup.js";
 import { SetPatronPassword } from "./patron_password.js";
 import { PagedCount, fetchActiveHolds, usePaged } from "../paging.js";
+import { useHeadingFocusWhenReady } from "../keep_focus.js";
 
 export function PatronsPage({ route }) {
   const query = route.query.get("q") || "";
@@ -72,6 +73,7 @@ export function PatronPage({ params, route }) {
   const holds = useAsync(() => fetchActiveHolds(name), [name]);
   const [message, setMessage] = useState(route?.query.get("created") ? t("newreader.created") : null);
   useTitle(user.data?.display_name || t("patrons.title"));
+  useHeadingFocusWhenReady(Boolean(user.data || user.error)); // the heading comes with the patron
   const activeHolds = holds.data || [];
   const titles = useBookTitles(activeHolds); // the librarian fetches the book from the hold shelf by its title
   if (user.loading && !user.data) return html`<${Loading} />`;

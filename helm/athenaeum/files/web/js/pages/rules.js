@@ -9,6 +9,7 @@ import { ErrorNotice, Loading, Notice, useAction, useAsync, useTitle } from "../
 import { fetchAll } from "../paging.js";
 import { ClosedDays } from "./closed_days.js";
 import { ItemTypes } from "./item_types.js";
+import { keepFocus } from "../keep_focus.js";
 
 // Editable columns: [field, kind]; "int" and "money" are typed into text inputs, "bool" is a checkbox.
 const COLUMNS = [
@@ -96,12 +97,14 @@ function RuleRow({ rule, editable, onDone }) {
   }
 
   function save() {
+    if (change.busy || (!isNew && !changed.length)) return undefined;
     setChecked(true);
     if (notWhole.length) {
       setError(null);
       document.getElementById(`rule-${id}-${notWhole[0]}`)?.focus();
       return undefined; // never sent: "two" or "1.5" would have been saved as 0 or 1
     }
+    keepFocus(`rule-${id}-save`); // a saved row is redrawn (keyed by its etag): its Save keeps the focus (finding A7)
     const body = Object.fromEntries(COLUMNS.map(([field, kind]) => [field, typed(kind, draft[field])]));
     if (isNew) {
       const added = { ...body, patron_category: draft.patron_category.trim(), item_type: draft.item_type.trim() };
@@ -143,7 +146,8 @@ function RuleRow({ rule, editable, onDone }) {
     ${editable &&
     html`<td class="row-actions">
       <div class="actions">
-        <button type="button" class="button small" onClick=${save} disabled=${change.busy || (!isNew && !changed.length)}>
+        <button type="button" id=${`rule-${id}-save`} class="button small" onClick=${save}
+          aria-disabled=${change.busy || (!isNew && !changed.length) ? "true" : undefined}>
           ${isNew ? t("rules.add") : t("common.save")}</button>
         ${!isNew && html`<button type="button" class="button small quiet" onClick=${remove} aria-disabled=${change.busy ? "true" : undefined}>${t("rules.delete")}</button>`}
       </div>

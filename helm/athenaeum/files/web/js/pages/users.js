@@ -5,6 +5,7 @@ import { html } from "../html.js";
 import { fieldText, t } from "../i18n.js";
 import { ErrorNotice, Field, Loading, Notice, useAction, useTitle } from "../components.js";
 import { PagedCount, usePaged } from "../paging.js";
+import { keepFocus } from "../keep_focus.js";
 
 const ROLES = ["USER_ROLE_READER", "USER_ROLE_LIBRARIAN", "USER_ROLE_ADMIN"];
 
@@ -60,7 +61,9 @@ function UserRow({ user, onDone }) {
   const change = useAction();
 
   async function update(fields, mask, text) {
+    if (change.busy) return;
     setError(null);
+    keepFocus(); // the row is redrawn with the user's new etag: the button pressed keeps the focus (finding A6)
     try {
       const body = { ...fields, etag: user.etag };
       const call = (request_id) => api(`/v1/${user.name}`, { method: "PATCH", body, query: { update_mask: mask, request_id } });
@@ -75,15 +78,18 @@ function UserRow({ user, onDone }) {
       ? update({ status: "USER_STATUS_ACTIVE", status_reason: "" }, "status,status_reason", t("users.unblocked", { user: label }))
       : update({ status: "USER_STATUS_BLOCKED", status_reason: reason }, "status,status_reason", t("users.blocked", { user: label }));
 
+  const saveRole = () => role !== user.role && update({ role }, "role", t("users.role_changed", { user: label }));
+  // Staying focusable while busy or unchanged (aria-disabled, not disabled): a disabled button drops the focus.
+  const idle = change.busy || role === user.role;
   return html`<tr>
-    <td>${label}</td><td data-label=${t("auth.email")}>${user.email}</td>
+    <th scope="row">${label}</th><td data-label=${t("auth.email")}>${user.email}</td>
     <td data-label=${t("users.role")}><div class="actions">
       <label class="visually-hidden" for=${`role-${user.card_number}`}>${t("users.role_of", { user: label })}</label>
       <select id=${`role-${user.card_number}`} value=${role} onChange=${(event) => setRole(event.currentTarget.value)}>
         ${ROLES.map((item) => html`<option value=${item}>${t(`role.${item}`)}</option>`)}
       </select>
-      <button type="button" class="button small" disabled=${change.busy || role === user.role}
-        onClick=${() => update({ role }, "role", t("users.role_changed", { user: label }))}>${t("common.save")}</button>
+      <button type="button" id=${`role-save-${user.card_number}`} class="button small" aria-disabled=${idle ? "true" : undefined}
+        aria-label=${t("users.save_role_named", { user: label })} onClick=${saveRole}>${t("common.save")}</button>
     </div></td>
     <td data-label=${t("patrons.status")}>${t(`user_status.${user.status}`)} ${user.status_reason}
       <div class="actions">
@@ -91,7 +97,9 @@ function UserRow({ user, onDone }) {
         html`<label class="visually-hidden" for=${`reason-${user.card_number}`}>${t("users.block_reason")}</label>
           <input id=${`reason-${user.card_number}`} class="wide" placeholder=${t("users.block_reason")} value=${reason}
             onInput=${(event) => setReason(event.currentTarget.value)} />`}
-        <button type="button" class="button small quiet" onClick=${toggleBlock} aria-disabled=${change.busy ? "true" : undefined}>${blocked ? t("users.unblock") : t("users.block")}</button>
+        <button type="button" id=${`block-${user.card_number}`} class="button small quiet" onClick=${toggleBlock}
+          aria-disabled=${change.busy ? "true" : undefined} aria-label=${t(blocked ? "users.unblock_named" : "users.block_named", { user: label })}>
+          ${blocked ? t("users.unblock") : t("users.block")}</button>
       </div>
       <${ErrorNotice} error=${error} />
     </td>
