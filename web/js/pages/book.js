@@ -2,6 +2,7 @@
 import { useState } from "preact/hooks";
 import { api } from "../api.js";
 import { html } from "../html.js";
+import { announce, focusLater } from "../a11y.js";
 import { formatDeadline, languageName, t } from "../i18n.js";
 import { session } from "../session.js";
 import { Availability, ErrorNotice, Loading, NotFound, Notice, namesNothing, useAction, useAsync, useTitle } from "../components.js";
@@ -119,7 +120,7 @@ function HoldPanel({ bookName, copies, onPlaced }) {
       <a class="button" href=${`#/signin?next=${next}`}>${t("nav.sign_in")}</a></div>`;
   }
   const hold = placed || mine.data;
-  if (hold) return html`<div class="card" data-testid="my-hold"><${HoldStatus} hold=${hold} /></div>`;
+  if (hold) return html`<div class="card" id="my-hold" data-testid="my-hold"><${HoldStatus} hold=${hold} /></div>`;
 
   // The library's branches when it lists them (a hold may be picked up at any, copies or not); else the
   // branches its copies are at.
@@ -132,6 +133,7 @@ function HoldPanel({ bookName, copies, onPlaced }) {
       const hold = await placing.run(body, (request_id) => api("/v1/holds", { method: "POST", body, query: { request_id } }));
       if (hold) {
         setPlaced(hold);
+        sayPlaced();
         onPlaced(); // a copy may have been set aside for it: the counts above are the book's as it is now
       }
     } catch (failure) {
@@ -151,6 +153,12 @@ function HoldPanel({ bookName, copies, onPlaced }) {
     <${ErrorNotice} error=${error} title=${error?.retryable ? t("hold.no_answer") : t("hold.refused")} />
     <button class="button" type="submit" aria-disabled=${placing.busy ? "true" : undefined}>${t("hold.place")}</button>
   </form>`;
+}
+
+/** The form (and the button pressed) gives way to the hold's card: the focus goes to it, and its words are said
+ * through the status line that was in the page before (finding A9). */
+async function sayPlaced() {
+  if (await focusLater("my-hold")) announce(document.getElementById("my-hold")?.textContent.trim());
 }
 
 /** A hold in words: its place in the queue; a copy being fetched for it (from the open shelf, or from another
