@@ -8,14 +8,14 @@
 
 const DELAY_MS = 50; // cleared first, then filled: the same words said twice in a row are said twice
 
-function region(id, role) {
+function region(id, politeness) {
   let element = document.getElementById(id);
   if (!element) {
     element = document.createElement("div");
     element.id = id;
     element.className = "visually-hidden";
-    element.setAttribute("role", role);
-    element.setAttribute("aria-live", role === "alert" ? "assertive" : "polite");
+    // aria-live alone, no role: the page's own status and alert elements stay the only ones of those roles.
+    element.setAttribute("aria-live", politeness);
     element.setAttribute("aria-atomic", "true");
     element.dataset.testid = id;
     document.body.append(element);
@@ -23,7 +23,7 @@ function region(id, role) {
   return element;
 }
 
-const regions = { status: region("announce-status", "status"), alert: region("announce-alert", "alert") };
+const regions = { status: region("announce-status", "polite"), alert: region("announce-alert", "assertive") };
 const timers = {};
 
 /** Says `text` to a screen reader: politely, or at once (`alert`) for a refusal. */
@@ -44,19 +44,27 @@ export function clearAnnouncements() {
 }
 
 /** After the re-render an action causes (Preact draws on the next microtask; an answer's reload later), puts the
- * focus on the element with id `id` — a heading, a card (made focusable for the script only), or the control
- * that was pressed — if it is there. Resolves to whether it was. */
-export function focusLater(id, { tries = 20 } = {}) {
+ * focus on `target` — an element's id, or a function that finds the element: a heading, a card (made focusable
+ * for the script only), the control that was pressed — once it is there. Resolves to whether it was. */
+export function focusLater(target, { tries = 20 } = {}) {
+  const find = typeof target === "function" ? target : () => document.getElementById(target);
   return new Promise((resolve) => {
     const attempt = (left) => {
-      const element = document.getElementById(id);
+      const element = find();
       if (element) {
         if (!element.matches("a[href],button,input,select,textarea,[tabindex]")) element.setAttribute("tabindex", "-1");
-        element.focus({ preventScroll: false });
+        element.focus();
         resolve(true);
       } else if (left > 0) setTimeout(() => attempt(left - 1), DELAY_MS);
       else resolve(false);
     };
     setTimeout(() => attempt(tries), 0);
   });
+}
+
+/** After a re-render that may have removed the focused control (the last page loaded: no "More" any more),
+ * puts the focus on `target` (as focusLater) only if it fell to <body>. */
+export function refocusIfLost(target) {
+  const lost = () => !document.activeElement || document.activeElement === document.body;
+  setTimeout(() => lost() && focusLater(target, { tries: 0 }), 0);
 }
