@@ -57,7 +57,8 @@ async def test_a_card_scanned_at_the_desk_is_said_with_the_patron_and_a_blocked_
     await page.get_by_role("button", name="Next patron").click()
     await scan(page, "desk-card", blocked["card_number"])
     refusal = page.get_by_test_id("desk-log").get_by_role("alert")
-    await expect(refusal).to_have_text(f"Patron: Boris Blocked, card {blocked['card_number']}, blocked; 0 on loan; owes nothing.")
+    card = blocked["card_number"]
+    await expect(refusal).to_have_text(f"Patron: Boris Blocked, card {card}, blocked; 0 on loan; owes nothing.")
 
 
 async def test_cancelling_a_hold_by_keyboard_says_so_and_keeps_the_focus_in_the_holds(

@@ -23,7 +23,8 @@ RING_SHOWN = """
   for (let parent = element.parentElement; parent; parent = parent.parentElement) {
     if (getComputedStyle(parent).overflow === "visible") continue;
     const clip = parent.getBoundingClientRect();
-    if (ring.left < clip.left || ring.top < clip.top || ring.right > clip.right || ring.bottom > clip.bottom) return false;
+    if (ring.left < clip.left || ring.right > clip.right) return false;
+    if (ring.top < clip.top || ring.bottom > clip.bottom) return false;
   }
   return true;
 }
