@@ -31,5 +31,6 @@ export function patronFound(patron, standing) {
     loans: standing ? standing.loans : "?",
     owed: standing ? owed : "",
   }).trim();
-  return { kind: patron.status === "USER_STATUS_ACTIVE" ? "patron" : "refused", text };
+  // Not "refused": no scan was refused yet; said as an alert all the same (see ScanLog).
+  return { kind: patron.status === "USER_STATUS_ACTIVE" ? "patron" : "patron-warning", text };
 }

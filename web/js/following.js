@@ -47,10 +47,13 @@ function useFollowing(patron, follows) {
     try {
       const done = await acting.run({ unfollow: followed.name }, () => api(`/v1/${followed.name}`, { method: "DELETE" }));
       follows.reload();
-      if (done !== undefined) announce(t("follow.removed", { author: followed.author }));
+      if (done === undefined) return false; // a second press while the first is on its way
+      announce(t("follow.removed", { author: followed.author }));
+      return true;
     } catch (failure) {
       if (failure.status === 404) follows.reload();
       else setError(failure);
+      return failure.status === 404; // gone already: its item leaves the list all the same
     }
   }
   return { follow, unfollow, error, busy: acting.busy };
@@ -94,8 +97,7 @@ export function FollowedAuthors({ patron }) {
   const stopFollowing = async (followed) => {
     if (busy) return;
     setAdded("");
-    await unfollow(followed);
-    focusLater("follows-heading");
+    if (await unfollow(followed)) focusLater("follows-heading");
   };
   async function add(event) {
     event.preventDefault();

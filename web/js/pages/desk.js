@@ -271,14 +271,17 @@ export function DeskPage() {
     </div>`;
 }
 
+// The log rows said as alerts: a refused scan, and a patron found who may not borrow (blocked, expired).
+const ALERTS = new Set(["refused", "patron-warning"]);
+
 /** The log, newest first. A plain list: each answer is said once, a refusal as an alert (inside its item) and
  * any other answer through one polite status line; "sent…" rows are not announced. */
 function ScanLog({ log }) {
-  const latest = log.find((entry) => entry.kind !== "sent" && entry.kind !== "refused");
+  const latest = log.find((entry) => entry.kind !== "sent" && !ALERTS.has(entry.kind));
   return html`<ol class="scan-log" data-testid="desk-log">
       ${log.map(
         (entry) => html`<li key=${entry.id} class=${entry.kind} data-reason=${entry.reason || undefined}>
-          <span role=${entry.kind === "refused" ? "alert" : undefined}>${entry.text ?? t("desk.not_known", { barcode: entry.barcode })}</span>
+          <span role=${ALERTS.has(entry.kind) ? "alert" : undefined}>${entry.text ?? t("desk.not_known", { barcode: entry.barcode })}</span>
         </li>`,
       )}
     </ol>
