@@ -78,9 +78,6 @@ export const deskState = {
     save({ log: desk.log.map((row) => (row.id === id ? { id, ...entry } : row)) });
     return id;
   },
-  remove(id) {
-    save({ log: desk.log.filter((row) => row.id !== id) });
-  },
   /** The request for a scan of `intent` about `barcode`: the id a scan of the same intent used when its answer
    * was lost within RETRY_WINDOW_MS (`retryOf` says when that scan was: a retry), or a new one. A scan of the
    * copy with another intent is a new step, after which the ids kept for the copy can only mislead. */

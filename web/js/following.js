@@ -3,6 +3,7 @@
 import { useState } from "preact/hooks";
 import { api } from "./api.js";
 import { html } from "./html.js";
+import { announce, focusLater } from "./a11y.js";
 import { t } from "./i18n.js";
 import { session } from "./session.js";
 import { ErrorNotice, Field, Loading, Notice, useAction, useAsync } from "./components.js";
@@ -30,7 +31,10 @@ function useFollowing(patron, follows) {
       const made = await acting.run({ follow: author }, (request_id) =>
         api(`/v1/${patron}/followedAuthors`, { method: "POST", body: { author }, query: { request_id } }),
       );
-      if (made) follows.reload();
+      if (made) {
+        follows.reload();
+        announce(t("follow.added", { author }));
+      }
       return Boolean(made);
     } catch (failure) {
       if (failure.reason === "ALREADY_FOLLOWING") follows.reload(); // followed in another tab: show it so
@@ -41,17 +45,23 @@ function useFollowing(patron, follows) {
   async function unfollow(followed) {
     setError(null);
     try {
-      await acting.run({ unfollow: followed.name }, () => api(`/v1/${followed.name}`, { method: "DELETE" }));
+      const done = await acting.run({ unfollow: followed.name }, () => api(`/v1/${followed.name}`, { method: "DELETE" }));
       follows.reload();
+      if (done === undefined) return false; // a second press while the first is on its way
+      announce(t("follow.removed", { author: followed.author }));
+      return true;
     } catch (failure) {
       if (failure.status === 404) follows.reload();
       else setError(failure);
+      return failure.status === 404; // gone already: its item leaves the list all the same
     }
   }
   return { follow, unfollow, error, busy: acting.busy };
 }
 
-/** On a book's page: "Follow <author>" or "Following" for each of its authors, for a signed-in reader. */
+/** On a book's page: "Follow <author>" or "Following" for each of its authors, for a signed-in reader. One
+ * button per author whatever the state, only its words changing, so that the focus stays on it (finding A16:
+ * the button pressed was replaced by another, or disabled, and the focus fell to <body>); the result is said. */
 export function FollowAuthors({ authors }) {
   const patron = session.user?.name;
   const follows = useFollows(patron);
@@ -62,13 +72,14 @@ export function FollowAuthors({ authors }) {
     <p class="muted">${t("follow.book_hint")}</p>
     ${authors.map((author) => {
       const followed = byKey.get(authorKey(author));
-      return html`<p key=${author}>
-        ${followed
-          ? html`<span data-testid="following">${t("follow.following", { author })}</span>
-              <button type="button" class="button small quiet" disabled=${busy} onClick=${() => unfollow(followed)}
-                aria-label=${t("follow.unfollow_named", { author })}>${t("follow.unfollow")}</button>`
-          : html`<button type="button" class="button small" disabled=${busy || follows.loading}
-              onClick=${() => follow(author)}>${t("follow.follow", { author })}</button>`}
+      const waiting = busy || follows.loading;
+      const toggle = () => !waiting && (followed ? unfollow(followed) : follow(author));
+      return html`<p key=${author} class="follow-line">
+        ${followed ? html`<span data-testid="following">${t("follow.following", { author })}</span>` : null}
+        <button type="button" class=${followed ? "button small quiet" : "button small"} onClick=${toggle}
+          aria-disabled=${waiting ? "true" : undefined} aria-label=${followed ? t("follow.unfollow_named", { author }) : undefined}>
+          ${followed ? t("follow.unfollow") : t("follow.follow", { author })}
+        </button>
       </p>`;
     })}
     <${ErrorNotice} error=${error || follows.error} />
@@ -82,7 +93,12 @@ export function FollowedAuthors({ patron }) {
   const [name, setName] = useState("");
   const [added, setAdded] = useState("");
   // A later action replaces the notice of the last (finding D4: "You now follow X" stayed after unfollowing X).
-  const stopFollowing = (followed) => (setAdded(""), unfollow(followed));
+  // The author's item (and the button pressed) leaves the list: the focus stays in the section (finding A16).
+  const stopFollowing = async (followed) => {
+    if (busy) return;
+    setAdded("");
+    if (await unfollow(followed)) focusLater("follows-heading");
+  };
   async function add(event) {
     event.preventDefault();
     setAdded("");
@@ -102,7 +118,7 @@ export function FollowedAuthors({ patron }) {
       ${list.map(
         (followed) => html`<li class="result" key=${followed.name}>
           <strong>${followed.author}</strong>
-          <button type="button" class="button small quiet" disabled=${busy} onClick=${() => stopFollowing(followed)}
+          <button type="button" class="button small quiet" aria-disabled=${busy ? "true" : undefined} onClick=${() => stopFollowing(followed)}
             aria-label=${t("follow.unfollow_named", { author: followed.author })}>${t("follow.unfollow")}</button>
         </li>`,
       )}
@@ -113,7 +129,7 @@ export function FollowedAuthors({ patron }) {
         onInput=${setName} maxlength="200" required />
       ${added && html`<${Notice}>${t("follow.added", { author: added })}<//>`}
       <${ErrorNotice} error=${error || follows.error} />
-      <button class="button" type="submit" disabled=${busy}>${t("follow.submit")}</button>
+      <button class="button" type="submit" aria-disabled=${busy ? "true" : undefined}>${t("follow.submit")}</button>
     </form>`}
   </section>`;
 }

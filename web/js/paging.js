@@ -4,6 +4,7 @@
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { api } from "./api.js";
 import { html } from "./html.js";
+import { refocusIfLost } from "./a11y.js";
 import { formatNumber, t } from "./i18n.js";
 
 const START = { items: [], next: "", total: 0, last: null, pages: 0, loading: true, error: null, loaded: false };
@@ -60,14 +61,22 @@ export function PagedCount({ list, branch = "", shown: shownHere = null }) {
   const words = branch
     ? t("paging.showing_at", { shown: formatNumber(shownHere ?? shown), branch, total: formatNumber(total) })
     : t("paging.showing", { shown: formatNumber(shown), total: formatNumber(total) });
+  // aria-disabled while a page loads, not `disabled`: that threw the keyboard focus to <body> (finding A5).
+  // With the last page the buttons go: the focus then goes to the count, which says how many are shown now.
+  const busy = list.loading ? "true" : undefined;
+  const fetchMore = async (step) => {
+    if (list.loading) return;
+    await step();
+    refocusIfLost(() => document.querySelector('[data-testid="paged-count"]'));
+  };
   return html`<div class="paged-count">
     <p role="status" data-testid="paged-count">
       ${words}
     </p>
     ${list.next &&
     html`<div class="actions">
-      <button type="button" class="button quiet" disabled=${list.loading} onClick=${list.more}>${t("common.more")}</button>
-      <button type="button" class="button quiet" disabled=${list.loading} onClick=${list.all}>${t("paging.all")}</button>
+      <button type="button" class="button quiet" aria-disabled=${busy} onClick=${() => fetchMore(list.more)}>${t("common.more")}</button>
+      <button type="button" class="button quiet" aria-disabled=${busy} onClick=${() => fetchMore(list.all)}>${t("paging.all")}</button>
     </div>`}
   </div>`;
 }

@@ -87,7 +87,7 @@ async def test_each_scan_shows_at_once_and_a_refusal_is_one_alert_in_a_valid_lis
         }"""
     )
     assert structure["live"] is False
-    assert structure["roles"] == ["LI", "LI"]
+    assert structure["roles"] == ["LI", "LI", "LI"]  # the two scans, and the card's (whom it found: finding A1)
     assert len(structure["alerts"]) == 1 and "NOPE123 refused" in structure["alerts"][0]["text"]
     assert structure["alerts"][0]["inLive"] is False
 

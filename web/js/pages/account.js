@@ -3,6 +3,7 @@
 import { useLayoutEffect, useRef, useState } from "preact/hooks";
 import { api, idOf } from "../api.js";
 import { html } from "../html.js";
+import { announce, focusLater } from "../a11y.js";
 import { LANGUAGES, fieldText, fineText, language, languageName, t, tn } from "../i18n.js";
 import { session } from "../session.js";
 import { DateText, DeadlineText, ErrorNotice, Loading, Money, NotYetAvailable, Notice, TotalOwed, useAction, useAsync, useOverdueLoanTitles, useTitle } from "../components.js";
@@ -103,7 +104,11 @@ function Holds({ patron }) {
       const done = await cancelling.run({ cancel: hold.name }, (request_id) =>
         api(`/v1/${hold.name}:cancel`, { method: "POST", body: { ...body, request_id } }),
       );
-      if (done) holds.reload();
+      if (!done) return;
+      holds.reload();
+      // The hold's item (with the button pressed) leaves the list: say so, and keep the focus in the section.
+      announce(t("holds.cancelled", { title }));
+      focusLater("holds-heading");
     } catch (failure) {
       setError(failure);
     }

@@ -2,6 +2,7 @@
 import { useState } from "preact/hooks";
 import { api } from "../api.js";
 import { html } from "../html.js";
+import { announce, focusLater } from "../a11y.js";
 import { formatDeadline, languageName, t } from "../i18n.js";
 import { langOf, useHeadingFocusWhenReady } from "../keep_focus.js";
 import { session } from "../session.js";
@@ -121,7 +122,7 @@ function HoldPanel({ bookName, copies, onPlaced }) {
       <a class="button" href=${`#/signin?next=${next}`}>${t("nav.sign_in")}</a></div>`;
   }
   const hold = placed || mine.data;
-  if (hold) return html`<div class="card" data-testid="my-hold"><${HoldStatus} hold=${hold} /></div>`;
+  if (hold) return html`<div class="card" id="my-hold" data-testid="my-hold"><${HoldStatus} hold=${hold} /></div>`;
 
   // The library's branches when it lists them (a hold may be picked up at any, copies or not); else the
   // branches its copies are at.
@@ -134,6 +135,10 @@ function HoldPanel({ bookName, copies, onPlaced }) {
       const hold = await placing.run(body, (request_id) => api("/v1/holds", { method: "POST", body, query: { request_id } }));
       if (hold) {
         setPlaced(hold);
+        // The form (and the button pressed) gives way to the hold's card: the focus goes to it, and its words
+        // are said through the status line that was in the page before (finding A9).
+        focusLater("my-hold");
+        announce(holdWords(hold).join(" "));
         onPlaced(); // a copy may have been set aside for it: the counts above are the book's as it is now
       }
     } catch (failure) {
@@ -163,20 +168,20 @@ export function HoldStatus({ hold }) {
     () => (hold.status === "HOLD_STATUS_READY" && !hold.pickup_branch && hold.copy ? api(`/v1/${hold.copy}`) : Promise.resolve(null)),
     [hold.status, hold.pickup_branch, hold.copy],
   );
+  const [title, text] = holdWords(hold, copy.data?.branch);
+  return html`<${Notice} kind=${hold.status === "HOLD_STATUS_READY" ? "ok" : "info"}><strong>${title}</strong>${text}<//>`;
+}
+
+/** The words of a hold's state: [what it is, the detail]; `copyBranch` where a ready copy waits. */
+export function holdWords(hold, copyBranch) {
   if (hold.status === "HOLD_STATUS_IN_TRANSIT") {
-    return html`<${Notice} kind="info">
-      <strong>${t("hold.in_transit")}</strong>
-      ${hold.pickup_branch ? t("hold.in_transit_to", { branch: hold.pickup_branch }) : t("hold.in_transit_here")}
-    <//>`;
+    const where = hold.pickup_branch ? t("hold.in_transit_to", { branch: hold.pickup_branch }) : t("hold.in_transit_here");
+    return [t("hold.in_transit"), where];
   }
   if (hold.status === "HOLD_STATUS_READY") {
-    return html`<${Notice}>
-      <strong>${t("hold.ready")}</strong>
-      ${t("hold.ready_until", { date: formatDeadline(hold.expire_time), branch: hold.pickup_branch || copy.data?.branch || t("hold.any_branch") })}
-    <//>`;
+    const branch = hold.pickup_branch || copyBranch || t("hold.any_branch");
+    return [t("hold.ready"), t("hold.ready_until", { date: formatDeadline(hold.expire_time), branch })];
   }
-  return html`<${Notice} kind="info">
-    <strong>${t("hold.placed")}</strong>${t("hold.position", { position: hold.queue_position })}
-  <//>`;
+  return [t("hold.placed"), t("hold.position", { position: hold.queue_position })];
 }
 

@@ -7,7 +7,7 @@ import { ItemTypeSelect } from "../item_types.js";
 import { fieldText, formatDeadline, t } from "../i18n.js";
 import { href } from "../router.js";
 import { ErrorNotice, Field, Notice, useAction } from "../components.js";
-import { findPatron } from "./desk.js";
+import { findPatron } from "../desk_patron.js";
 import { TakeOutOfCirculation, heldForHold } from "../held_copies.js";
 import { PickupBranchField } from "../pickup_branch.js";
 import { LiveStatus } from "../keep_focus.js";

@@ -3,6 +3,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, idOf } from "../api.js";
 import { html } from "../html.js";
+import { focusLater } from "../a11y.js";
 import { formatNumber, languageName, t, tn } from "../i18n.js";
 import { href, navigate, remembered } from "../router.js";
 import { Availability, ErrorNotice, Highlight, Loading, useTitle } from "../components.js";
@@ -36,19 +37,35 @@ async function fetchPage(criteria, pageToken) {
       next: data.next_page_token || "",
     };
   }
-  const data = await api("/v1/books:search", {
+  // The language facet counts what the search finds in every language (a multi-select facet, as Koha and
+  // Evergreen do): counted under the language chosen it listed that one only, and the others could not be
+  // chosen any more (finding A4).
+  const [data, everyLanguage] = await Promise.all([
+    searchCall(criteria, FACETS, PAGE_SIZE, pageToken),
+    criteria.language && !pageToken ? searchCall({ ...criteria, language: "" }, ["language"], 1, "") : null,
+  ]);
+  const facets = (data.facets || []).filter((facet) => !everyLanguage || facet.field !== "language");
+  return {
+    results: data.results || [],
+    facets: [...facets, ...(everyLanguage?.facets || [])],
+    total: data.total_size || 0,
+    next: data.next_page_token || "",
+  };
+}
+
+function searchCall(criteria, facets, pageSize, pageToken) {
+  return api("/v1/books:search", {
     auth: false,
     query: {
       query: criteria.q,
-      facets: FACETS,
+      facets,
       "filters.language": criteria.language,
       "filters.subjects": criteria.subjects,
       "filters.available_only": criteria.available,
-      page_size: PAGE_SIZE,
+      page_size: pageSize,
       page_token: pageToken,
     },
   });
-  return { results: data.results || [], facets: data.facets || [], total: data.total_size || 0, next: data.next_page_token || "" };
 }
 
 export function CataloguePage({ route }) {
@@ -100,6 +117,15 @@ export function CataloguePage({ route }) {
     navigate("/", { q: next.q, language: next.language, subject: next.subjects, available: next.available ? "1" : "" });
   }
 
+  // The next page: the focus goes to its first result (the button, disabled while busy, threw it to <body>, and
+  // a keyboard user then tabbed through every earlier result to reach the new ones: finding A5).
+  async function more() {
+    if (state.loading) return;
+    const first = state.results.length;
+    await load(state.next);
+    focusLater(() => document.querySelectorAll('[data-testid="results"] > li')[first]?.querySelector("a"));
+  }
+
   function submit(event) {
     event.preventDefault();
     go({ q: text.trim() });
@@ -143,7 +169,7 @@ export function CataloguePage({ route }) {
           ${state.results.map(({ book, highlights }) => html`<${ResultItem} key=${book.name} book=${book} highlights=${highlights} />`)}
         </ul>
         ${state.next &&
-        html`<button class="button quiet" type="button" disabled=${state.loading} onClick=${() => load(state.next)}>
+        html`<button class="button quiet" type="button" aria-disabled=${state.loading ? "true" : undefined} onClick=${more}>
           ${t("catalogue.more")}
         </button>`}
         ${state.loading && state.results.length > 0 && html`<${Loading} />`}
@@ -192,18 +218,10 @@ function Facets({ criteria, facets, go }) {
     html`<fieldset>
       <legend>${t("catalogue.language")}</legend>
       <ul>
-        <li>
-          <label class="check">
-            <input type="radio" name="language" checked=${!criteria.language} onChange=${() => go({ language: "" })} />
-            ${t("catalogue.any_language")}
-          </label>
-        </li>
+        <li><${LanguageLink} criteria=${criteria} go=${go} value="" label=${t("catalogue.any_language")} /></li>
         ${languages.map(
           ({ value, count }) => html`<li key=${value}>
-            <label class="check">
-              <input type="radio" name="language" checked=${criteria.language === value} onChange=${() => go({ language: value })} />
-              ${languageName(value)} <span class="count">(${formatNumber(count)})</span>
-            </label>
+            <${LanguageLink} criteria=${criteria} go=${go} value=${value} label=${languageName(value)} count=${count} />
           </li>`,
         )}
       </ul>
@@ -224,4 +242,19 @@ function Facets({ criteria, facets, go }) {
       </ul>
     </fieldset>`}
   </details>`;
+}
+
+/** One language of the filter: a link, so that moving through them (Tab) searches nothing until one is chosen
+ * (radio buttons searched on every arrow key: finding A4); the chosen one is aria-current. Words typed in the
+ * box but not searched yet are searched with it (`go`), as with the other filters. */
+function LanguageLink({ criteria, go, value, label, count }) {
+  const chosen = criteria.language === value;
+  const choose = (event) => {
+    event.preventDefault();
+    go({ language: value });
+  };
+  const target = href("/", { q: criteria.q, language: value, subject: criteria.subjects, available: criteria.available ? "1" : "" });
+  return html`<a class="facet-link" href=${target} onClick=${choose} aria-current=${chosen ? "true" : undefined}>
+    ${label}${count !== undefined && html` <span class="count">(${formatNumber(count)})</span>`}
+  </a>`;
 }

@@ -74,7 +74,7 @@ export function ClosedDays() {
       <label for="closed-day-reason">${t("closed_days.reason")}</label>
       <input id="closed-day-reason" maxlength="200" value=${draft.reason} placeholder=${t("closed_days.reason_example")}
         onInput=${(event) => setDraft({ ...draft, reason: event.currentTarget.value })} />
-      <button type="submit" class="button small" disabled=${change.busy || !draft.date}>${t("closed_days.add")}</button>
+      <button type="submit" class="button small" aria-disabled=${change.busy ? "true" : undefined}>${t("closed_days.add")}</button>
     </form>`}
   </section>`;
 }

@@ -14,6 +14,7 @@ import { issueRefusalText, receivedByReturn, returnRefusalText } from "../desk_r
 import { deskState } from "../desk_state.js";
 import { issuedEarlierGone, returnedEarlierOutAgain, saidEarlier, scanCall } from "../desk_calls.js";
 import { session } from "../session.js";
+import { findPatron, patronFound, patronStanding } from "../desk_patron.js";
 
 const ISSUE = "issue";
 const RETURN = "return";
@@ -21,22 +22,6 @@ const RECEIVE = "receive";
 // The scans of this tab, in order, whichever page is shown: a scan queued when the session ended (and the page
 // with it) still gets its line in the log, kept for when the librarian is back.
 let queue = Promise.resolve();
-
-/** The patron whose library card number (or email) is `card` (staff search matches both). */
-export async function findPatron(card) {
-  const data = await api("/v1/users", { query: { query: card, page_size: 10 } });
-  const users = data.users || [];
-  const exact = (user) => user.card_number === card || user.email.toLowerCase() === card.toLowerCase();
-  return users.find(exact) || (users.length === 1 ? users[0] : null);
-}
-
-async function patronStanding(patron) {
-  const [loans, fines] = await Promise.all([
-    api(`/v1/${patron.name}/loans`, { query: { status: "LOAN_STATUS_ACTIVE", page_size: 1 } }),
-    api(`/v1/${patron.name}/fines`, { query: { status: "FINE_STATUS_OUTSTANDING", page_size: 1 } }),
-  ]);
-  return { loans: loans.total_size || 0, owed: fines.outstanding_total || "0", currency: fines.fines?.[0]?.currency_code };
-}
 
 /** After a return: the hold the copy was trapped for (the loan's `trapped_hold`), if any, and where the copy
  * goes: this desk's hold shelf, or the hold's pickup branch (`transit_branch`). A log entry, or null. */
@@ -158,9 +143,12 @@ export function DeskPage() {
         deskState.settle(row, { kind: "refused", text: t("desk.no_patron", { card: code }) });
         return null;
       }
-      deskState.remove(row); // the patron card says it
       deskState.setPatron(found);
-      setStanding(await patronStanding(found).catch(() => null));
+      const standing = await patronStanding(found).catch(() => null);
+      setStanding(standing);
+      // The look-up's answer is said like a copy's (finding A1): a blind librarian hears whom the card found,
+      // and a reader who may not borrow (blocked, expired) as a refusal, before the first copy is scanned.
+      deskState.settle(row, patronFound(found, standing));
       return found;
     } catch (error) {
       deskState.settle(row, { kind: "refused", text: errorText(error) });
@@ -294,15 +282,19 @@ export function DeskPage() {
     </div>`;
 }
 
-/** The log, newest first. A plain list: each answer is said once, the newest refusal through one assertive line
- * and any other answer through one polite status line; "sent…" rows are not announced. Both lines are always in
- * the page; the refusals the log had when drawn (back from another page) were said already and are not said
- * again (finding A10: every refusal of the shift was an alert, read out again on each return to the desk). */
+// The log rows said as alerts: a refused scan, and a patron found who may not borrow (blocked, expired).
+const ALERTS = new Set(["refused", "patron-warning"]);
+
+/** The log, newest first. A plain list: each answer is said once, the newest alert (a refusal, a patron who may not
+ * borrow) through one assertive line and any other answer through one polite status line; "sent…" rows are not
+ * announced. Both lines are always in the page; the alerts the log had when drawn (back from another page) were
+ * said already and are not said again (finding A10: every refusal of the shift was an alert, read out again on
+ * each return to the desk). */
 function ScanLog({ log }) {
-  const latest = log.find((entry) => entry.kind !== "sent" && entry.kind !== "refused");
+  const latest = log.find((entry) => entry.kind !== "sent" && !ALERTS.has(entry.kind));
   const said = useRef(null);
-  if (said.current === null) said.current = new Set(log.filter((entry) => entry.kind === "refused").map((entry) => entry.id));
-  const refusal = log.find((entry) => entry.kind === "refused" && !said.current.has(entry.id));
+  if (said.current === null) said.current = new Set(log.filter((entry) => ALERTS.has(entry.kind)).map((entry) => entry.id));
+  const refusal = log.find((entry) => ALERTS.has(entry.kind) && !said.current.has(entry.id));
   return html`<ol class="scan-log" data-testid="desk-log">
       ${log.map(
         (entry) => html`<li key=${entry.id} class=${entry.kind} data-reason=${entry.reason || undefined}>

@@ -1,4 +1,5 @@
 // The web client: catalogue for everyone, account for patrons, desk and tools for staff, admin pages.
+import { clearAnnouncements } from "./a11y.js";
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { html } from "./html.js";
@@ -141,6 +142,7 @@ function App() {
   // useful (the desk's barcode field).
   useEffect(() => {
     const memory = remembered();
+    clearAnnouncements();
     scrollTo(0, memory.content ? memory.scrollY || 0 : 0);
     const main = document.getElementById("main");
     if (main && !main.contains(document.activeElement)) (main.querySelector("h1") || main).focus({ preventScroll: true });

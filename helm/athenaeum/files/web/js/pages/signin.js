@@ -11,6 +11,20 @@ function readerSettings() {
   return { locale: language(), time_zone: Intl.DateTimeFormat().resolvedOptions().timeZone || "" };
 }
 
+/** [busy, setBusy]: setBusy(true) answers false when already busy (checked at once, before any re-render). The
+ * button says it with aria-disabled, not `disabled`, which threw the keyboard focus to <body> (finding A5). */
+function useBusy() {
+  const [busy, setBusyState] = useState(false);
+  const running = useRef(false);
+  const setBusy = (value) => {
+    if (value && running.current) return false;
+    running.current = value;
+    setBusyState(value);
+    return true;
+  };
+  return [busy, setBusy];
+}
+
 function destination(route, user) {
   const next = route.query.get("next");
   if (next && next.startsWith("/") && !next.startsWith("/signin") && !next.startsWith("/register")) return next;
@@ -21,12 +35,12 @@ export function SignInPage({ route }) {
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
   const [error, setError] = useState(null);
-  const [busy, setBusy] = useState(false);
+  const [busy, setBusy] = useBusy();
   useTitle(t("auth.sign_in_title"));
 
   async function submit(event) {
     event.preventDefault();
-    setBusy(true);
+    if (!setBusy(true)) return; // a second Enter while the first is on its way
     setError(null);
     const result = await session.signIn(email.trim(), password, readerSettings());
     setBusy(false);
@@ -51,7 +65,7 @@ export function SignInPage({ route }) {
       required
     />
     <div class="actions">
-      <button class="button" type="submit" disabled=${busy}>${t("nav.sign_in")}</button>
+      <button class="button" type="submit" aria-disabled=${busy ? "true" : undefined}>${t("nav.sign_in")}</button>
       <a href="#/forgot-password">${t("auth.forgot_password")}</a>
       <a href=${`#/register${route.query.get("next") ? `?next=${encodeURIComponent(route.query.get("next"))}` : ""}`}>
         ${t("auth.no_account")}
@@ -63,7 +77,7 @@ export function SignInPage({ route }) {
 export function RegisterPage({ route }) {
   const [form, setForm] = useState({ email: "", display_name: "", password: "", phone: "" });
   const [error, setError] = useState(null);
-  const [busy, setBusy] = useState(false);
+  const [busy, setBusy] = useBusy();
   // One request_id per form as sent: a retry after no answer (the account may have been made) gets the first
   // call's answer, signed in, rather than "this email already exists" (AIP-155).
   const attempt = useRef({ key: "", id: "" });
@@ -73,7 +87,7 @@ export function RegisterPage({ route }) {
 
   async function submit(event) {
     event.preventDefault();
-    setBusy(true);
+    if (!setBusy(true)) return;
     setError(null);
     const fields = { ...form, email: form.email.trim() };
     const key = JSON.stringify(fields);
@@ -104,7 +118,7 @@ export function RegisterPage({ route }) {
     <${Field} id="reg-phone" label=${t("auth.phone")} type="tel" value=${form.phone} onInput=${set("phone")}
       autocomplete="tel" hint=${t("auth.phone_hint")} error=${fieldError("phone")} />
     <div class="actions">
-      <button class="button" type="submit" disabled=${busy}>${t("auth.register")}</button>
+      <button class="button" type="submit" aria-disabled=${busy ? "true" : undefined}>${t("auth.register")}</button>
       <a href="#/signin">${t("auth.have_account")}</a>
     </div>
   </form>`;
