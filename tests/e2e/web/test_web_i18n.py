@@ -96,6 +96,7 @@ async def test_a_grouping_comma_on_an_english_page_is_refused_and_a_grouped_russ
     assert fetched["paid_amount"] == "0.00"
 
     await page.get_by_role("button", name="RU").click()
+    await expect(row.locator("input[inputmode=decimal]")).to_have_value("1500,00")  # redrawn in Russian first
     await row.locator("input[inputmode=decimal]").fill("1\u00a0000,50")  # as the page writes it, grouped
     await row.locator("button.button.small:not(.quiet)").click()
     await expect(row.locator("input[inputmode=decimal]")).to_have_value("499,50")

@@ -56,6 +56,13 @@ async def test_the_rules_table_keeps_each_row_s_save_and_delete_in_sight(
     rule = {"patron_category": category, "item_type": "BOOK", "loan_period_days": 21, "max_loans": 5}
     created = await rest.post("/v1/circulationRules", json=rule, headers=admin.headers)
     assert created.status_code == 200, created.text
+    # A library's own long codes (a type's 20 characters, a category's 32, named by a department) wrap in their cells:
+    # the full suite's rules named eleven-letter types and pushed the desktop's row past its width.
+    long_type = f"REGIONAL_ILL_{uuid.uuid4().hex[:7].upper()}"  # a code's most: 20 characters
+    kind = {"code": long_type, "description": "Borrowed from the region"}
+    assert (await rest.post("/v1/itemTypes", json=kind, headers=admin.headers)).status_code == 200
+    wide = {**rule, "patron_category": f"{category}_RESEARCH_STAFF", "item_type": long_type}
+    assert (await rest.post("/v1/circulationRules", json=wide, headers=admin.headers)).status_code == 200
     page = await (await new_context(viewport=VIEWPORTS[screen])).new_page()
     await sign_in(page, admin.email, admin.password, next_hash="/rules")
     await in_language(page, language)

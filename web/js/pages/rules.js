@@ -129,7 +129,7 @@ function RuleRow({ rule, editable, onDone }) {
       : html`<th scope="row">${rule[field]}</th>`;
 
   return html`<tr>
-    ${keyCell("patron_category")}${isNew ? keyCell("item_type") : html`<td>${rule.item_type}</td>`}
+    ${keyCell("patron_category")}${isNew ? keyCell("item_type") : html`<td class="code">${rule.item_type}</td>`}
     ${COLUMNS.map(([field, kind]) => {
       const inputId = `rule-${id}-${field}`;
       if (!editable) return html`<td>${kind === "bool" ? (rule[field] ? "✓" : "—") : rule[field] || "—"}</td>`;
