@@ -39,7 +39,7 @@ import sink_clients
 import sqlalchemy as sa
 from loadtools import RESULTS_DIR, work_folder
 from notifications_load import Watch, burst, cuts, patrons, publish, serve_catalog, wait_for
-from notifications_queries import database_work, latencies, phases, retried
+from notifications_queries import database_work, latencies, phases, recorded_sent, retried
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from services.notifications.data.tables import notifications as table
@@ -140,6 +140,7 @@ async def measure_burst(args, js, engine: AsyncEngine, backing: Backing, people:
     published = time.monotonic()
     delivered = 2 * args.events
     finished = await wait_for([mail, sms], already + delivered, timeout=600)
+    await recorded_sent(engine, since, delivered)
     cpu = sum(w.cpu() for w in watches) - cpu_before
     work_after = await database_work(engine, backing.postgres_pid, backing.nats_pid)
     work = [(after - before) / delivered for before, after in zip(work_before, work_after, strict=True)]
@@ -165,6 +166,7 @@ async def measure_steady(args, js, engine: AsyncEngine, people: list[str], burst
         await publish(js, burst(people, min(per_tick, total - i)))
         await asyncio.sleep(max(0.0, 0.1 - (time.monotonic() - tick)))
     await wait_for([mail, sms], target, timeout=300)
+    await recorded_sent(engine, since, 2 * total)
     p50, p99 = cuts(await latencies(engine, since))
     intake_p50, intake_p99 = cuts(await latencies(engine, since, end=table.c.created_at))
     dispatch_p50, dispatch_p99 = cuts(await latencies(engine, since, start=table.c.created_at))

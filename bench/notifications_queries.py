@@ -3,6 +3,8 @@ statements and transactions it cost, each notification's latency, when each stag
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -27,6 +29,23 @@ async def database_work(engine, postgres_pid: int, nats_pid: int) -> tuple[float
         )
     postgres = postgres_cpu(postgres_pid)
     return float(statements), float(transactions), postgres, cpu_seconds(nats_pid)
+
+
+async def recorded_sent(engine, since: datetime, count: int, timeout: float = 60.0) -> None:  # noqa: ASYNC109
+    """Waits until `count` of the run's notifications are recorded SENT: a sink holds a message a moment before the
+    service records it sent (after the provider's answer), so reading latencies at once could find none."""
+    query = sa.select(sa.func.count()).where(
+        table.c.status == "sent", table.c.created_at >= since, table.c.kind.in_(["hold_ready", "due_soon"])
+    )
+    deadline = time.monotonic() + timeout
+    while True:
+        async with engine.connect() as connection:
+            recorded = await connection.scalar(query)
+        if recorded >= count:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"only {recorded} of {count} delivered notifications recorded sent")
+        await asyncio.sleep(0.1)
 
 
 async def latencies(engine, since: datetime, start=table.c.event_at, end=table.c.sent_at) -> list[float]:
