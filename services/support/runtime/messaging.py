@@ -49,6 +49,16 @@ def stream_name(context: str) -> str:
     return f"ATHENAEUM_{context.upper()}"
 
 
+def stream_of(subject: str) -> str | None:
+    """The stream a subject of the mesh's belongs to (a context's, or the dead letters'); None for another."""
+    parts = subject.split(".")
+    if len(parts) < 3 or parts[0] != "athenaeum":
+        return None
+    if parts[1] == "dlq":
+        return str(DLQ_STREAM.name)
+    return stream_name(parts[1]) if parts[1] in CONTEXTS else None
+
+
 def stream_config(context: str, *, replicas: int = 1) -> StreamConfig:
     return StreamConfig(
         name=stream_name(context),
