@@ -65,7 +65,7 @@ def process_health(entry: dict[str, Any]) -> str:
     if role == "postgres":
         return _postgres_health(entry)
     if role == "nats":
-        return "OK" if jetstream_answers(entry["port"]) else "UNHEALTHY"
+        return "OK" if jetstream_answers(entry["port"], pid=entry["pid"]) else "UNHEALTHY"
     if role == "sink":
         return "OK" if http_body(f"{entry['url']}/stats") is not None else "NOT ANSWERING"
     return "UNKNOWN"

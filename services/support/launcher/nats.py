@@ -7,7 +7,9 @@ from a config file of the same mode, not its command line, which every account m
 process of the machine could otherwise publish domain events or read them. For the same reason the server has
 no monitoring port: nats-server's has no sign-in, and would tell any local process who is connected, each
 service's inbox prefix and how many events each stream holds. Whether it is up is asked on the client port,
-whose greeting (INFO) every client gets before it signs in."""
+whose greeting (INFO) every client gets before it signs in, once the port is known to be the server's own:
+any account may bind a loopback port the moment the server lets go of it (a restart), and greet as NATS does.
+What a stand-in acknowledges is not marked published unless it names the subject's own stream (outbox.py)."""
 
 from __future__ import annotations
 
@@ -16,6 +18,8 @@ import hmac
 import json
 import socket
 from pathlib import Path
+
+import psutil
 
 from services.support.devtools.tools import venv_tool
 from services.support.launcher.credentials import kept_secret
@@ -65,7 +69,8 @@ class LocalNats:
         wait_until(self.is_healthy, timeout=timeout, what="nats", check_alive=process.check_alive)
 
     def is_healthy(self) -> bool:
-        return jetstream_answers(self.port)
+        pid = self._supervisor.process(self.name).pid
+        return pid is not None and jetstream_answers(self.port, pid=pid)
 
     def stop(self) -> None:
         """SIGTERM (nats-server flushes JetStream), then SIGKILL after the grace period."""
@@ -95,9 +100,13 @@ class LocalNats:
         )
 
 
-def jetstream_answers(port: int, *, timeout: float = 2.0) -> bool:
+def jetstream_answers(port: int, *, pid: int | None = None, timeout: float = 2.0) -> bool:
     """Whether the server on 127.0.0.1:`port` greets a client with JetStream enabled. Asks nothing and signs
-    in as nobody: the greeting comes first, and the server accepts clients only once JetStream is up."""
+    in as nobody: the greeting comes first, and the server accepts clients only once JetStream is up. With
+    `pid`, only if that process (the nats-server the launcher started) is the one listening there: another
+    account's process on the port greets the same way."""
+    if pid is not None and not listens_on(pid, port):
+        return False
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=timeout) as connection:
             greeting = connection.makefile("rb").readline(64 * 1024)
@@ -111,3 +120,15 @@ def jetstream_answers(port: int, *, timeout: float = 2.0) -> bool:
     except ValueError:
         return False
     return isinstance(info, dict) and info.get("jetstream") is True
+
+
+def listens_on(pid: int, port: int) -> bool:
+    """Whether process `pid` holds the listening socket of 127.0.0.1:`port` (False if that cannot be told)."""
+    try:
+        connections = psutil.Process(pid).net_connections(kind="tcp")
+    except psutil.Error:
+        return False
+    return any(
+        c.status == psutil.CONN_LISTEN and c.laddr.port == port and c.laddr.ip in ("127.0.0.1", "0.0.0.0")
+        for c in connections
+    )
