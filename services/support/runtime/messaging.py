@@ -7,8 +7,11 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import ssl
 import urllib.parse
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import nats
 from nats.aio.client import Client as NatsClient
@@ -32,6 +35,17 @@ def user_in(url: str) -> str:
     """The user a NATS URL (the first of a list) signs in as: "" for none, or for a token alone."""
     first = urllib.parse.urlsplit(url.split(",", 1)[0].strip())
     return first.username or "" if first.password is not None else ""
+
+
+def tls_options(ca_file: Path | None, *, hostname: str = "") -> dict[str, Any]:
+    """nats-py's options to speak TLS first and trust only a server whose certificate `ca_file` signed: the
+    password goes to no one else. TLS first, not after the greeting: nats-py upgrades only when the greeting
+    asks for it, and a stand-in on the port would not ask. No CA file: plain TCP, as a server without TLS
+    needs (`hostname`: the name the certificate carries, when not the URL's host)."""
+    if ca_file is None:
+        return {}
+    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(ca_file))
+    return {"tls": context, "tls_handshake_first": True, **({"tls_hostname": hostname} if hostname else {})}
 
 
 def inbox_prefix(user: str) -> str:
@@ -88,16 +102,20 @@ class NatsLink:
         owner: str | None = None,
         user: str = "",
         password: str = "",
+        ca_file: Path | None = None,
+        tls_hostname: str = "",
     ) -> None:
         """`owner`: the context whose stream it may update (None: every stream, for tools and tests). `user`
         and `password` when the URL carries none; a password without a user is the server's token. The replies
-        come to the inbox of the user it signs in as, given or in the URL (a service may read no other)."""
+        come to the inbox of the user it signs in as, given or in the URL (a service may read no other).
+        `ca_file`: speak TLS, trusting the server whose certificate it signed (see tls_options)."""
         self._url = url
         self._owner = owner
         credentials: dict[str, object] = {"user": user, "password": password} if user else {"token": password or None}
         if signed_in_as := user or user_in(url):
             credentials["inbox_prefix"] = inbox_prefix(signed_in_as)
         self._credentials = credentials
+        self._tls = tls_options(ca_file, hostname=tls_hostname)
         self._name = name
         self._stream_replicas = stream_replicas
         self._client: NatsClient | None = None
@@ -144,6 +162,7 @@ class NatsLink:
         client = await nats.connect(
             self._url,
             **self._credentials,
+            **self._tls,
             name=self._name,
             max_reconnect_attempts=-1,
             reconnect_time_wait=0.5,
