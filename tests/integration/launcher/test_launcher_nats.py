@@ -3,6 +3,7 @@ with the mesh's token get in."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import stat
@@ -130,6 +131,12 @@ class _StandIn:
         self.listener.listen()
         threading.Thread(target=self._greet, daemon=True).start()
 
+    def close(self) -> None:
+        """Shut down first: a bare close would leave the thread in accept(), still listening on the port."""
+        with contextlib.suppress(OSError):
+            self.listener.shutdown(socket.SHUT_RDWR)
+        self.listener.close()
+
     def _greet(self) -> None:
         info = b'INFO {"server_id":"x","version":"2.15.1","jetstream":true,"auth_required":true}\r\n'
         while True:
@@ -153,4 +160,4 @@ def test_a_stand_in_on_the_port_is_not_taken_for_the_server(tmp_path: Path) -> N
             assert not server.is_healthy()
             assert not jetstream_answers(port, pid=os.getpid() + 10**6)  # nobody's: not the server's
     finally:
-        stand_in.listener.close()
+        stand_in.close()

@@ -4,6 +4,7 @@ they send anything: a process that took NATS's port while it restarted gets no s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import threading
 from pathlib import Path
@@ -27,6 +28,12 @@ class _Listening:
         self.received = bytearray()
         self.listener = socket.create_server(("127.0.0.1", port))
         threading.Thread(target=self._serve, daemon=True).start()
+
+    def close(self) -> None:
+        """Shut down first: a bare close would leave the thread in accept(), still listening on the port."""
+        with contextlib.suppress(OSError):
+            self.listener.shutdown(socket.SHUT_RDWR)
+        self.listener.close()
 
     def _serve(self) -> None:
         info = b'INFO {"server_id":"x","version":"2.15.1","jetstream":true,"auth_required":true}\r\n'
@@ -71,6 +78,7 @@ async def test_the_services_speak_tls_to_the_mesh_nats_and_trust_only_its_ca(tmp
         acknowledged = await link.jetstream().publish("athenaeum.catalog.book_updated.v1", b"", timeout=5)
         assert acknowledged.stream == "ATHENAEUM_CATALOG"
         running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
         await link.close()
         other_ca = ensure_ca(tmp_path / "other-ca")
         assert not jetstream_answers(port, ca_file=other_ca)
@@ -94,4 +102,4 @@ async def test_a_stand_in_on_the_port_gets_no_password(tmp_path: Path) -> None:
         await _connected(plain, within=2)
         assert password.encode() in stand_in.received  # what a client that checks nothing hands over
     finally:
-        stand_in.listener.close()
+        stand_in.close()
