@@ -121,6 +121,11 @@ spec:
               valueFrom:
                 secretKeyRef: {name: {{ . | quote }}, key: {{ $svc.name | quote }}}
             {{- end }}
+            {{- if $root.Values.nats.tls.caSecret }}
+            # TLS first to NATS, trusting only the CA of nats.tls.caSecret: no password to a stand-in.
+            - {name: ATHENAEUM_NATS_CA_FILE, value: /etc/athenaeum/nats-ca/ca.crt}
+            - {name: ATHENAEUM_NATS_TLS_HOSTNAME, value: {{ $root.Values.nats.tls.serverName | quote }}}
+            {{- end }}
             - {name: ATHENAEUM_JETSTREAM_REPLICAS, value: {{ $root.Values.nats.jetstreamReplicas | quote }}}
             - {name: ATHENAEUM_OTLP_ENDPOINT, value: {{ $root.Values.observability.otlpEndpoint | quote }}}
             - {name: ATHENAEUM_TRACE_SAMPLE_RATIO, value: {{ $root.Values.observability.traceSampleRatio | quote }}}
@@ -166,6 +171,9 @@ spec:
           volumeMounts:
             - {name: tmp, mountPath: /tmp}
             - {name: sockets, mountPath: {{ $sockets.dir }}}
+            {{- if $root.Values.nats.tls.caSecret }}
+            - {name: nats-ca, mountPath: /etc/athenaeum/nats-ca, readOnly: true}
+            {{- end }}
       volumes:
         - name: envoy-config
           configMap:
@@ -181,6 +189,10 @@ spec:
         # The service's and its sidecar's Unix sockets: no other pod or process can open them.
         - name: sockets
           emptyDir: {medium: Memory, sizeLimit: 1Mi}
+        {{- if $root.Values.nats.tls.caSecret }}
+        - name: nats-ca
+          secret: {secretName: {{ $root.Values.nats.tls.caSecret | quote }}, items: [{key: ca.crt, path: ca.crt}]}
+        {{- end }}
 ---
 # Headless: peers' Envoys resolve every pod and balance each request, not each long-lived connection.
 apiVersion: v1

@@ -65,7 +65,8 @@ def process_health(entry: dict[str, Any]) -> str:
     if role == "postgres":
         return _postgres_health(entry)
     if role == "nats":
-        return "OK" if jetstream_answers(entry["port"]) else "UNHEALTHY"
+        ca_file = Path(entry["ca_file"]) if entry.get("ca_file") else None
+        return "OK" if jetstream_answers(entry["port"], pid=entry["pid"], ca_file=ca_file) else "UNHEALTHY"
     if role == "sink":
         return "OK" if http_body(f"{entry['url']}/stats") is not None else "NOT ANSWERING"
     return "UNKNOWN"

@@ -93,7 +93,11 @@ class LocalMesh(MeshProcesses):
         )
         self.postgres: PostgresServer = self._local_postgres or PostgresServer(database_url or "")
         self._local_nats = (
-            None if nats_url else LocalNats(self.data_dir / "nats", nats_port or next(spare), self._supervisor)
+            None
+            if nats_url
+            else LocalNats(
+                self.data_dir / "nats", nats_port or next(spare), self._supervisor, ca_dir=self.topology.cert_dir
+            )
         )
         self.nats_url: str = self._local_nats.url if self._local_nats else nats_url or ""
         self._nats_url_for = self._local_nats.url_for if self._local_nats else nats_url_for
@@ -145,6 +149,10 @@ class LocalMesh(MeshProcesses):
                 f"{self.topology.descriptor_path} is missing: run `athenaeum generate` first (the edge needs it)"
             )
         self.claim()
+        if self._local_nats is not None:  # the mesh CA, made once before NATS and the Envoys both take from it
+            from services.support.mesh.certs import ensure_ca
+
+            ensure_ca(private_folder(self.topology.cert_dir))
         self._aborting = False
         try:
             with ThreadPoolExecutor(max_workers=3, thread_name_prefix="athenaeum-start") as pool:
@@ -221,9 +229,12 @@ class LocalMesh(MeshProcesses):
         """What every service of this mesh is told besides the runtime's contract: where the sinks are, and
         the web client's address for links in messages (a reset link), which is this mesh's edge, and the
         `environment` it was made with (settings of the library, e.g. its branches, for this mesh alone). An
-        ATHENAEUM_WEB_URL of the environment (a proxy in front of the edge) is kept."""
+        ATHENAEUM_WEB_URL of the environment (a proxy in front of the edge) is kept; with our NATS, the CA its
+        certificate is checked by."""
         web = {} if os.environ.get("ATHENAEUM_WEB_URL") else {"ATHENAEUM_WEB_URL": self.web_url}
-        return {**self.sinks.service_environment(), **web, **self._environment}
+        ca_file = self._local_nats.ca_file if self._local_nats is not None else None
+        nats = {"ATHENAEUM_NATS_CA_FILE": str(ca_file)} if ca_file is not None else {}
+        return {**self.sinks.service_environment(), **web, **nats, **self._environment}
 
     @property
     def web_url(self) -> str:

@@ -8,17 +8,27 @@ now signs in as itself (user = its name), and may publish:
 - to the JetStream API: change only its own streams, and make no stream but the contexts' and the dead
   letters' (so none can make one that republishes into another's subjects; one made missing has the config
   every service knows, and its owner's next start updates it to its own); read any stream's info; work with
-  consumers, except the durables another service owns (registry.ServiceSpec.durables): those it may not
-  make or delete; fetch only from its own durables (its followers' messages are pushed to its own inbox, so
-  no service can take another's by fetching them);
+  consumers by name (not list them), except the durables another service owns (registry.ServiceSpec.durables):
+  those it may not make or delete; fetch only from its own durables (its followers' messages are pushed to its
+  own inbox, so no service can take another's by fetching them);
 - acknowledgements only for the durables it owns (an acknowledgement skips a message for good).
+
+What permissions cannot do: a consumer's `deliver_subject` (and a fetch's reply subject) is where the *server*
+then delivers the stream's messages, and NATS never checks the creator's rights on it (they see a request's
+subject, not its body). So a service's user can have the messages of a stream it reads delivered into another
+service's inbox, or stored in another context's stream (under their own subjects, which that stream's
+consumers filter out). Two things keep that from becoming a forged event: a service may not list the
+consumers (`$JS.API.CONSUMER.LIST`/`NAMES`), so it never learns the followers' inboxes (each a random name
+under the owner's prefix, in a consumer's config), and a follower takes only what its own consumer delivered
+from the stream it reads (runtime/followers.py). Only an account of its own per service would let the server
+refuse such a delivery outright.
 
 And it may read only the streams it consumes: its own and those of the contexts it names
 (registry.ServiceSpec.reads: a loan history is the library's most private record, a users event carries an
 email address), so it may make consumers and fetch on those streams only; it may subscribe only to its own
 inbox (`_INBOX.<name>.>`, where its requests' answers and fetched messages come) and to the core subjects it
 names (the events service's live feed), never to another service's inbox or to the events as they are
-published. A stream's and a consumer's info (counts, configs) stay readable to all.
+published. A stream's info, and a consumer's by its name, stay readable to all.
 
 The operator's user (tools, tests) may do everything. The same text configures the local NATS (passwords
 inline), and the chart's NATS (passwords as `$NATS_PASSWORD_<NAME>`, from its Secret).
@@ -35,11 +45,12 @@ from services.support.runtime.messaging import CONTEXTS, DLQ_STREAM, inbox_prefi
 OPERATOR = "operator"
 """The user with every right: `athenaeum` commands and the tests."""
 _CONSUMER_ACTIONS = ("CREATE.*.{d}", "CREATE.*.{d}.>", "DURABLE.CREATE.*.{d}", "DELETE.*.{d}", "MSG.NEXT.*.{d}")
-_CONSUMER_API = ("INFO", "NAMES", "LIST", "CREATE", "DURABLE.CREATE")
+_CONSUMER_API = ("INFO", "CREATE", "DURABLE.CREATE")
 """The consumer API a service uses on any stream it may read, besides fetching (`MSG.NEXT`) and deleting, which
 it may do to its own durables only: its followers' messages are pushed to its own inbox, so no one can take
 another's by fetching them, and a follower's consumer is left to the server to drop when it goes away (its
-`inactive_threshold`), so no one may delete another's either."""
+`inactive_threshold`), so no one may delete another's either. No listing (`NAMES`, `LIST`): no service needs
+it, and it would tell the inboxes of the others' followers (their consumers' deliver subjects)."""
 _OWN_DURABLE_ACTIONS = ("MSG.NEXT", "DELETE")
 _READ_ACTIONS = ("CREATE.{s}", "CREATE.{s}.>", "DURABLE.CREATE.{s}.>", "MSG.NEXT.{s}.>")
 """The consumer API that reads a stream: an ephemeral or named consumer made on it, a durable, a fetch."""

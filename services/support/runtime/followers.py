@@ -6,6 +6,13 @@ Its messages are pushed to this process's own inbox, which no other service's NA
 consumer's messages go to whoever fetches them: a service that may read the same stream (every service reads
 the users stream) could have taken another's revocations, and a revoked session would have gone on working
 there until its access token expired.
+
+Another service may not publish to that inbox, but it can have the server deliver there: a consumer of its
+own stream whose `deliver_subject` (or a fetch whose reply subject) is this inbox, which NATS's permissions
+cannot refuse (they never see a request's body). So a follower takes only what its own consumer delivered
+from the stream it reads, as the server's acknowledgement subject (`$JS.ACK.<stream>.<consumer>…`, which no
+client writes) tells, on a subject of that stream: loans' user could otherwise sign sessions out in the
+catalog with a "users" event of its own making.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from services.support.runtime.consumers import ConsumerHealth, ConsumerLoop, Subscription
-from services.support.runtime.messaging import NatsLink
+from services.support.runtime.messaging import NatsLink, stream_of
 
 log = logging.getLogger("athenaeum.consumers")
 
@@ -48,6 +55,8 @@ class _Pushed:
 
     def __init__(self, subscription: JetStreamContext.PushSubscription) -> None:
         self._subscription = subscription
+        self.consumer: str = subscription._consumer
+        """The consumer the server made for it: the only one whose deliveries it takes."""
 
     async def fetch(self, batch: int, timeout: float) -> list[Msg]:  # noqa: ASYNC109 - as the loop calls it
         try:
@@ -83,6 +92,8 @@ class Follower(ConsumerLoop):
         """The stream sequence to resume from; None until the first subscription pinned it."""
         self._delivered = 0
         """The consumer sequence of the last message handled: the next must follow it, or one was lost."""
+        self._consumer = ""
+        """The name of the consumer of the current subscription."""
 
     async def _subscribe(self, js: JetStreamContext) -> Subscription:
         if self._next_sequence is None and self.start.since is None:
@@ -99,10 +110,32 @@ class Follower(ConsumerLoop):
         config.mem_storage = True
         self._delivered = 0  # a new consumer counts from 1
         # Delivered to a new inbox of this connection's own (its NATS user's inbox prefix).
-        return _Pushed(await js.subscribe(self.subject, stream=self.stream, config=config, manual_ack=True))
+        pushed = _Pushed(await js.subscribe(self.subject, stream=self.stream, config=config, manual_ack=True))
+        self._consumer = pushed.consumer
+        return pushed
+
+    def _is_ours(self, message: Msg) -> bool:
+        """Delivered by this follower's own consumer from its stream, on a subject of that stream."""
+        try:
+            metadata = message.metadata
+        except Exception:  # not a JetStream delivery at all
+            return False
+        return (
+            metadata.stream == self.stream
+            and metadata.consumer == self._consumer
+            and stream_of(message.subject) in (self.stream, None)
+        )
 
     async def _handle(self, js: JetStreamContext, messages: list[Msg]) -> None:
         for message in messages:
+            if not self._is_ours(message):
+                log.error(
+                    "follower %s refused a message another consumer delivered to its inbox (%s, reply %s)",
+                    self.health.name,
+                    message.subject,
+                    message.reply,
+                )
+                continue
             if message.metadata.sequence.consumer != self._delivered + 1:  # dropped on the way (a full queue)
                 raise MissedMessage(f"{self.health.name} missed a message; reading again from the last it handled")
             self._delivered += 1

@@ -44,6 +44,8 @@ class Infrastructure:
             owner=context or name,
             user=settings.nats_user,
             password=settings.nats_password.get_secret_value(),
+            ca_file=settings.nats_ca_file,
+            tls_hostname=settings.nats_tls_hostname,
         )
         return cls(
             name=name,

@@ -7,8 +7,11 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import ssl
 import urllib.parse
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import nats
 from nats.aio.client import Client as NatsClient
@@ -34,6 +37,17 @@ def user_in(url: str) -> str:
     return first.username or "" if first.password is not None else ""
 
 
+def tls_options(ca_file: Path | None, *, hostname: str = "") -> dict[str, Any]:
+    """nats-py's options to speak TLS first and trust only a server whose certificate `ca_file` signed: the
+    password goes to no one else. TLS first, not after the greeting: nats-py upgrades only when the greeting
+    asks for it, and a stand-in on the port would not ask. No CA file: plain TCP, as a server without TLS
+    needs (`hostname`: the name the certificate carries, when not the URL's host)."""
+    if ca_file is None:
+        return {}
+    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(ca_file))
+    return {"tls": context, "tls_handshake_first": True, **({"tls_hostname": hostname} if hostname else {})}
+
+
 def inbox_prefix(user: str) -> str:
     """Where the replies to a NATS user's requests come (the JetStream API's answers, fetched messages): its
     own, so that no other service's user may subscribe to them."""
@@ -47,6 +61,16 @@ def subject(context: str, event: str) -> str:
 
 def stream_name(context: str) -> str:
     return f"ATHENAEUM_{context.upper()}"
+
+
+def stream_of(subject: str) -> str | None:
+    """The stream a subject of the mesh's belongs to (a context's, or the dead letters'); None for another."""
+    parts = subject.split(".")
+    if len(parts) < 3 or parts[0] != "athenaeum":
+        return None
+    if parts[1] == "dlq":
+        return str(DLQ_STREAM.name)
+    return stream_name(parts[1]) if parts[1] in CONTEXTS else None
 
 
 def stream_config(context: str, *, replicas: int = 1) -> StreamConfig:
@@ -78,16 +102,20 @@ class NatsLink:
         owner: str | None = None,
         user: str = "",
         password: str = "",
+        ca_file: Path | None = None,
+        tls_hostname: str = "",
     ) -> None:
         """`owner`: the context whose stream it may update (None: every stream, for tools and tests). `user`
         and `password` when the URL carries none; a password without a user is the server's token. The replies
-        come to the inbox of the user it signs in as, given or in the URL (a service may read no other)."""
+        come to the inbox of the user it signs in as, given or in the URL (a service may read no other).
+        `ca_file`: speak TLS, trusting the server whose certificate it signed (see tls_options)."""
         self._url = url
         self._owner = owner
         credentials: dict[str, object] = {"user": user, "password": password} if user else {"token": password or None}
         if signed_in_as := user or user_in(url):
             credentials["inbox_prefix"] = inbox_prefix(signed_in_as)
         self._credentials = credentials
+        self._tls = tls_options(ca_file, hostname=tls_hostname)
         self._name = name
         self._stream_replicas = stream_replicas
         self._client: NatsClient | None = None
@@ -134,6 +162,7 @@ class NatsLink:
         client = await nats.connect(
             self._url,
             **self._credentials,
+            **self._tls,
             name=self._name,
             max_reconnect_attempts=-1,
             reconnect_time_wait=0.5,

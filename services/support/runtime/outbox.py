@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.support.runtime.callers import current_caller
 from services.support.runtime.driver import DriverConnection, DriverStatement
 from services.support.runtime.identity import ANONYMOUS, EDGE_CALLER, acting_user
-from services.support.runtime.messaging import ACTOR_HEADER, EVENT_TYPE_HEADER, NatsLink
+from services.support.runtime.messaging import ACTOR_HEADER, EVENT_TYPE_HEADER, NatsLink, stream_of
 from services.support.runtime.retrying import retry_forever
 from services.support.runtime.telemetry import OUTBOX_BACKLOG, OUTBOX_PUBLISHED, OUTBOX_UNPUBLISHABLE
 from services.support.runtime.tracing import publishing, trace_headers
@@ -138,6 +138,10 @@ _UNPUBLISHED_UP_TO = sa.select(
 )
 
 
+class UnexpectedAcknowledgement(Exception):
+    """A publish acknowledged by a stream other than the one its subject belongs to: not published."""
+
+
 class OutboxRelay:
     """Publishes committed outbox rows to JetStream, oldest first, and marks them published.
 
@@ -252,7 +256,13 @@ class OutboxRelay:
         event_id = str(row["event_id"])
         headers = {**row["headers"], "Nats-Msg-Id": event_id, EVENT_TYPE_HEADER: row["event_type"]}
         with publishing(row["subject"], message_id=event_id, headers=headers) as traced_headers:
-            await js.publish(row["subject"], row["payload"], headers=traced_headers)
+            ack = await js.publish(row["subject"], row["payload"], headers=traced_headers)
+        expected = stream_of(row["subject"])
+        if expected is not None and ack.stream != expected:
+            # Whoever answered is not the JetStream that keeps this subject (a stand-in on NATS's port): the row
+            # stays unpublished, to be sent again, rather than marked published and lost for good.
+            log.error("outbox: %s was acknowledged by stream %r, not %s", row["subject"], ack.stream, expected)
+            raise UnexpectedAcknowledgement(f"{row['subject']} acknowledged by {ack.stream!r}, not {expected}")
 
     async def wait_published(self, *, within: float) -> bool:
         """Wait until every event committed before the call is in JetStream, relayed by this process or

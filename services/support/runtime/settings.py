@@ -108,6 +108,14 @@ class BaseServiceSettings(BaseSettings):
         description="That user's password, when nats_url carries none (Helm: from a Secret); without a user, "
         "the server's token.",
     )
+    nats_ca_file: Path | None = Field(
+        None,
+        description="Speak TLS to NATS (TLS first) and trust only a server whose certificate this PEM CA signed: "
+        "the local mesh's NATS (the launcher sets it: its mesh CA), or a NATS of yours with TLS; unset: plain TCP.",
+    )
+    nats_tls_hostname: str = Field(
+        "", description="The name in NATS's certificate, when it is not nats_url's host (with nats_ca_file)."
+    )
     mesh_url: str = Field(
         "unix:/run/athenaeum/outbound.sock", description="The sidecar's outbound listener for calls to peers."
     )

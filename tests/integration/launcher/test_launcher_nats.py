@@ -3,8 +3,11 @@ with the mesh's token get in."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import socket
 import stat
+import threading
 from pathlib import Path
 
 import nats as nats_client
@@ -116,3 +119,45 @@ def test_jetstream_puts_every_write_on_disk_before_it_acknowledges(tmp_path: Pat
     with Supervisor(tmp_path / "logs") as supervisor:
         launchers = LocalNats(tmp_path / "launcher", next(free_ports()), supervisor)
         assert nats_auth.DURABILITY in launchers._config().read_text()
+
+
+class _StandIn:
+    """Another account's process on NATS's port (taken while the server was away), greeting as NATS does."""
+
+    def __init__(self, port: int) -> None:
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", port))
+        self.listener.listen()
+        threading.Thread(target=self._greet, daemon=True).start()
+
+    def close(self) -> None:
+        """Shut down first: a bare close would leave the thread in accept(), still listening on the port."""
+        with contextlib.suppress(OSError):
+            self.listener.shutdown(socket.SHUT_RDWR)
+        self.listener.close()
+
+    def _greet(self) -> None:
+        info = b'INFO {"server_id":"x","version":"2.15.1","jetstream":true,"auth_required":true}\r\n'
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            with connection:
+                connection.sendall(info)
+
+
+def test_a_stand_in_on_the_port_is_not_taken_for_the_server(tmp_path: Path) -> None:
+    port = next(free_ports())
+    stand_in = _StandIn(port)
+    try:
+        assert jetstream_answers(port)  # its greeting alone is NATS's
+        with Supervisor(tmp_path / "logs") as supervisor:
+            server = LocalNats(tmp_path / "nats", port, supervisor)
+            with pytest.raises(Exception, match="nats"):
+                server.start(timeout=3)  # the real one cannot bind: not "restarted and healthy"
+            assert not server.is_healthy()
+            assert not jetstream_answers(port, pid=os.getpid() + 10**6)  # nobody's: not the server's
+    finally:
+        stand_in.close()

@@ -238,3 +238,18 @@ def test_the_chart_claims_no_kubernetes_older_than_its_prestop_sleep_needs() -> 
 
     assert release(KUBE_VERSIONS[0]) >= (1, 30, 0) > release("1.29.9")
     assert min(KUBE_VERSIONS, key=release) == KUBE_VERSIONS[0]
+
+
+def test_an_external_nats_with_tls_is_spoken_to_over_tls_trusting_its_ca_only() -> None:
+    values = {"nats": {"bundled": False, "url": "nats://nats.messaging:4222",
+                       "tls": {"caSecret": "nats-ca", "serverName": "nats.messaging"}}}  # fmt: skip
+    docs = manifests(render(values))
+    env = _env(docs, "loans")
+    assert env["ATHENAEUM_NATS_CA_FILE"]["value"] == "/etc/athenaeum/nats-ca/ca.crt"
+    assert env["ATHENAEUM_NATS_TLS_HOSTNAME"]["value"] == "nats.messaging"
+    pod = find(docs, "Deployment", "loans")["spec"]["template"]["spec"]
+    assert {"name": "nats-ca", "mountPath": "/etc/athenaeum/nats-ca", "readOnly": True} in pod["containers"][0][
+        "volumeMounts"
+    ]
+    assert [v["secret"]["secretName"] for v in pod["volumes"] if v["name"] == "nats-ca"] == ["nats-ca"]
+    assert "ATHENAEUM_NATS_CA_FILE" not in _env(manifests(render(None)), "loans")  # the bundled NATS: plain

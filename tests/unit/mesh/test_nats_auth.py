@@ -93,3 +93,12 @@ def test_a_service_deletes_only_its_own_durables() -> None:
     for spec in registry.SERVICES:
         deletes = [s for s in nats_auth.publish_allowed(spec) if ".DELETE." in s or s.endswith(".DELETE.>")]
         assert deletes == [f"$JS.API.CONSUMER.DELETE.*.{durable}" for durable in spec.durables], spec.name
+
+
+def test_no_service_may_list_the_consumers_and_learn_where_the_others_followers_read() -> None:
+    """A consumer's config names its deliver subject: listing them would tell every follower's inbox, where any
+    consumer's deliveries can be aimed (NATS does not check a deliver subject against the creator's rights)."""
+    for spec in registry.SERVICES:
+        allowed = nats_auth.publish_allowed(spec)
+        assert not [s for s in allowed if s.startswith(("$JS.API.CONSUMER.LIST", "$JS.API.CONSUMER.NAMES"))]
+        assert "$JS.API.CONSUMER.INFO.>" in allowed  # its own consumers' info, by name
