@@ -202,7 +202,8 @@ export function fineText(fine, title) {
     const found = String(fine.description || "").match(/^lost: ([\s\S]+) \(([^()]*)\): ([\s\S]*)$/);
     if (found) {
       const [, named, barcode, reason] = found;
-      return t(reason.trim() ? "fine.lost_for_reason" : "fine.lost_for", { title: title || named, barcode, reason: reason.trim() });
+      const said = { title: title || named, barcode, reason: reason.trim() };
+      return said.reason ? t("fine.lost_for_reason", said) : t("fine.lost_for", said);
     }
   }
   return fine.description || t(`fine_kind.${fine.kind}`);

@@ -98,7 +98,7 @@ function UserRow({ user, onDone }) {
           <input id=${`reason-${user.card_number}`} class="wide" placeholder=${t("users.block_reason")} value=${reason}
             onInput=${(event) => setReason(event.currentTarget.value)} />`}
         <button type="button" id=${`block-${user.card_number}`} class="button small quiet" onClick=${toggleBlock}
-          aria-disabled=${change.busy ? "true" : undefined} aria-label=${t(blocked ? "users.unblock_named" : "users.block_named", { user: label })}>
+          aria-disabled=${change.busy ? "true" : undefined} aria-label=${blocked ? t("users.unblock_named", { user: label }) : t("users.block_named", { user: label })}>
           ${blocked ? t("users.unblock") : t("users.block")}</button>
       </div>
       <${ErrorNotice} error=${error} />
