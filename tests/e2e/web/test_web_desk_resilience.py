@@ -79,7 +79,9 @@ async def test_each_scan_shows_at_once_and_a_refusal_is_one_alert_in_a_valid_lis
           return {
             live: list.closest('[aria-live]') !== null,
             roles: [...list.children].map((item) => item.tagName + (item.getAttribute('role') || '')),
-            alerts: [...document.querySelectorAll('[role=alert],[aria-live=assertive]')].map((alert) => ({
+            alerts: [...document.querySelectorAll('[role=alert],[aria-live=assertive]')]
+              .filter((alert) => alert.textContent.trim())
+              .map((alert) => ({
               text: alert.textContent,
               inLive: alert.parentElement.closest('[aria-live],[role=alert],[role=status],[role=log]') !== null,
             })),
