@@ -8,6 +8,7 @@ import asyncio
 import time
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from costs import cpu_seconds, process_tree
 
@@ -45,7 +46,9 @@ async def raw_copy(database_url: str, payloads: list[bytes], postgres_pid: int) 
     return count / seconds, cpu / count * 1e6
 
 
-async def journal_designs(nats_url: str, payloads: list[bytes], nats_pid: int) -> dict[str, tuple[float, float]]:
+async def journal_designs(
+    nats_url: str, payloads: list[bytes], nats_pid: int, options: dict[str, Any]
+) -> dict[str, tuple[float, float]]:
     """Events/s and CPU ms per 1,000 events (client + NATS) publishing to a JetStream file stream with a
     Nats-Msg-Id: one message per event (256 publishes in flight) against one message per batch."""
     import nats
@@ -54,7 +57,7 @@ async def journal_designs(nats_url: str, payloads: list[bytes], nats_pid: int) -
     events = [bytes(e.SerializeToString()) for e in events_pb2.BatchRecordEventsRequest.FromString(payloads[0]).events]
     events = (events * (20_000 // len(events) + 1))[:20_000]
     batches_of = [payloads[i % len(payloads)] for i in range(20)]
-    client = await nats.connect(nats_url)
+    client = await nats.connect(nats_url, **options)  # options: the mesh's TLS
     js = client.jetstream()
     results = {}
     try:

@@ -101,7 +101,7 @@ async def run(args: argparse.Namespace, mesh) -> dict[str, object]:
     print("raw COPY baseline again…", flush=True)
     copy_last = await raw_copy(mesh.database_url("events"), payloads, mesh.process("postgres").pid)
     print("journal designs…", flush=True)
-    designs = await journal_designs(mesh.nats_url, payloads, mesh.process("nats").pid)
+    designs = await journal_designs(mesh.nats_url, payloads, mesh.process("nats").pid, mesh.nats_client_options())
     cpu = {name: (cpu_after[name] - cpu_before[name]) / full.accepted * 1e6 for name in cpu_before}
     return {
         "full": full, "half": half, "stored_rate": stored_rate, "stored_seconds": stored_seconds,

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from services.support.launcher import components, state
 from services.support.launcher.credentials import kept_secret, without_secret
@@ -235,6 +236,11 @@ class LocalMesh(MeshProcesses):
         ca_file = self._local_nats.ca_file if self._local_nats is not None else None
         nats = {"ATHENAEUM_NATS_CA_FILE": str(ca_file)} if ca_file is not None else {}
         return {**self.sinks.service_environment(), **web, **nats, **self._environment}
+
+    def nats_client_options(self) -> dict[str, Any]:
+        """nats-py's options besides the URL for a client of this mesh's NATS (a bench's): TLS first, trusting the
+        mesh CA, with our own NATS; none with a NATS of the caller's."""
+        return self._local_nats.client_options() if self._local_nats is not None else {}
 
     @property
     def web_url(self) -> str:
