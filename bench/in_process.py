@@ -73,12 +73,13 @@ def write_report(bench: str, started: datetime, text: str) -> Path:
     return path
 
 
-def on_local_postgres(database: str, run: Callable[[str, int], Awaitable[Runs]]) -> Runs:
+def on_local_postgres(database: str, run: Callable[[str, int], Awaitable[Runs]], *, tcp: bool = False) -> Runs:
     """`run(url, postmaster pid)` on uvloop against a Postgres of its own (started here, removed after), in
-    a new database; each variant's figures printed."""
+    a new database; each variant's figures printed. `tcp`: it listens on loopback TCP too (as the mesh's
+    Postgres does only with `up --postgres-tcp`), for a bench that compares the two."""
     folder = work_folder(f"athenaeum-bench-{database}-")
     supervisor = Supervisor(folder / "logs")
-    postgres = LocalPostgres(folder / "postgres", next(free_ports()), supervisor)
+    postgres = LocalPostgres(folder / "postgres", next(free_ports()), supervisor, tcp=tcp)
     try:
         postmaster = postgres.start().pid
         assert postmaster is not None
