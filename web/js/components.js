@@ -2,7 +2,7 @@
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { api, newRequestId } from "./api.js";
 import { html } from "./html.js";
-import { useFocusIfLost } from "./keep_focus.js";
+import { useFocusIfLost } from "./a11y.js";
 import { errorText, formatDate, formatDeadline, formatMoney, overdueTitle, t } from "./i18n.js";
 
 /** Runs `load` when `deps` change; {data, error, loading, reload}. Answers to stale calls are dropped. */

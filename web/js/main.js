@@ -1,5 +1,5 @@
 // The web client: catalogue for everyone, account for patrons, desk and tools for staff, admin pages.
-import { clearAnnouncements } from "./a11y.js";
+import { clearAnnouncements, useReplacedUnder } from "./a11y.js";
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { html } from "./html.js";
@@ -24,7 +24,6 @@ import { UsersPage } from "./pages/users.js";
 import { DashboardPage } from "./pages/dashboard.js";
 import { AuditPage } from "./pages/audit.js";
 import { NewReaderPage } from "./pages/newreader.js";
-import { useReplacedUnder } from "./keep_focus.js";
 
 const PUBLIC = "public";
 const SIGNED_IN = "signed-in";

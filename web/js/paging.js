@@ -4,7 +4,7 @@
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { api } from "./api.js";
 import { html } from "./html.js";
-import { refocusIfLost } from "./a11y.js";
+import { keepFocus } from "./a11y.js";
 import { formatNumber, t } from "./i18n.js";
 
 const START = { items: [], next: "", total: 0, last: null, pages: 0, loading: true, error: null, loaded: false };
@@ -67,7 +67,7 @@ export function PagedCount({ list, branch = "", shown: shownHere = null }) {
   const fetchMore = async (step) => {
     if (list.loading) return;
     await step();
-    refocusIfLost(() => document.querySelector('[data-testid="paged-count"]'));
+    keepFocus(undefined, () => document.querySelector('[data-testid="paged-count"]'));
   };
   return html`<div class="paged-count">
     <p role="status" data-testid="paged-count">

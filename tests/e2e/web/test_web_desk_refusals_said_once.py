@@ -1,4 +1,4 @@
-"""The desk says each refusal once (accessibility finding A10): the newest one in one assertive line that is always
+"""The desk says each refusal once (accessibility finding A10): the newest one in the app's one assertive line, always
 in the page, the log's items plain; coming back to the desk from another page says none of the old ones again."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ async def test_a_refusal_is_said_once_and_not_again_on_coming_back_to_the_desk(
 ) -> None:
     borrower = await register(rest, unique_email(), "Nadezhda Teffi")
     await sign_in(page, librarian.email, librarian.password, next_hash="/desk")
-    said = page.get_by_test_id("desk-refusal")
+    said = page.get_by_test_id("announce-alert")  # the app's one assertive line, which the desk says refusals in
     await expect(said).to_have_text("")
     await scan(page, "desk-card", borrower["card_number"])
     await expect(page.get_by_test_id("desk-patron")).to_contain_text("Nadezhda Teffi")

@@ -104,7 +104,7 @@ async def test_set_a_new_password_opens_into_its_field_and_gives_the_focus_back(
     await sign_in(page, librarian.email, librarian.password, next_hash=f"/patrons/{reader['name'].split('/')[-1]}")
     opener = page.get_by_role("button", name="Set a new password")
     status = page.get_by_test_id("patron-password-status")
-    await expect(status).to_have_text("")  # the status line is there before the result
+    await expect(status).to_have_text("")  # the notice's place is there before the result
 
     await press(page, opener)
     await expect(page.get_by_label("New password", exact=True)).to_be_focused()
@@ -116,6 +116,7 @@ async def test_set_a_new_password_opens_into_its_field_and_gives_the_focus_back(
     await page.keyboard.type("Another-Horse-77")
     await page.keyboard.press("Enter")
     await expect(status).to_contain_text("The new password is set.")
+    await expect(page.locator("#announce-status")).to_contain_text("The new password is set.")  # the app's line
     await expect(opener).to_be_focused()
 
 
@@ -131,6 +132,7 @@ async def test_a_copy_added_after_a_new_book_is_said_in_a_status_line(page: Page
     await page.keyboard.type(barcode)
     await page.keyboard.press("Enter")
     await expect(status).to_have_text(f"Copy {barcode} added at MAIN. Copies added: 1.")
+    await expect(page.locator("#announce-status")).to_have_text(f"Copy {barcode} added at MAIN. Copies added: 1.")
     await expect(barcode_field).to_be_focused()
 
 

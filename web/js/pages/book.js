@@ -2,9 +2,8 @@
 import { useState } from "preact/hooks";
 import { api } from "../api.js";
 import { html } from "../html.js";
-import { announce, focusLater } from "../a11y.js";
+import { announce, focusLater, langOf, useHeadingFocusWhenReady } from "../a11y.js";
 import { formatDeadline, languageName, t } from "../i18n.js";
-import { langOf, useHeadingFocusWhenReady } from "../keep_focus.js";
 import { session } from "../session.js";
 import { Availability, ErrorNotice, Loading, NotFound, Notice, namesNothing, useAction, useAsync, useTitle } from "../components.js";
 import { AddCopy, CopyList, HoldForAPatron } from "./book_staff.js";

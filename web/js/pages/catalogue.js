@@ -3,11 +3,10 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, idOf } from "../api.js";
 import { html } from "../html.js";
-import { focusLater } from "../a11y.js";
+import { focusLater, langOf } from "../a11y.js";
 import { formatNumber, languageName, t, tn } from "../i18n.js";
 import { href, navigate, remembered } from "../router.js";
 import { Availability, ErrorNotice, Highlight, Loading, useTitle } from "../components.js";
-import { langOf } from "../keep_focus.js";
 
 const PAGE_SIZE = 20;
 const FACETS = ["language", "subjects"];

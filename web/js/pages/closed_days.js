@@ -8,7 +8,7 @@ import { fieldText, formatDate, t } from "../i18n.js";
 import { session } from "../session.js";
 import { ErrorNotice, Loading, Notice, useListChange, useAsync } from "../components.js";
 import { fetchAll } from "../paging.js";
-import { keepFocus } from "../keep_focus.js";
+import { keepFocus } from "../a11y.js";
 
 /** Today's date in this browser, as YYYY-MM-DD: the list starts there (past closures change nothing). */
 function today() {

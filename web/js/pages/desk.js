@@ -15,6 +15,7 @@ import { deskState } from "../desk_state.js";
 import { issuedEarlierGone, returnedEarlierOutAgain, saidEarlier, scanCall } from "../desk_calls.js";
 import { session } from "../session.js";
 import { findPatron, patronFound, patronStanding } from "../desk_patron.js";
+import { ScanLog } from "../desk_log.js";
 
 const ISSUE = "issue";
 const RETURN = "return";
@@ -248,7 +249,7 @@ export function DeskPage() {
     </div>
     <div class="desk">
       <div>
-        ${mode === ISSUE && findingCard && html`<p class="card" role="status">${t("desk.finding_card", { card: findingCard })}</p>`}
+        ${mode === ISSUE && findingCard && html`<p class="card">${t("desk.finding_card", { card: findingCard })}</p>`}
         ${mode === ISSUE &&
         !findingCard &&
         (patron
@@ -280,28 +281,4 @@ export function DeskPage() {
         ${!log.length && html`<p class="muted">${t("desk.log_empty")}</p>`}
       </section>
     </div>`;
-}
-
-// The log rows said as alerts: a refused scan, and a patron found who may not borrow (blocked, expired).
-const ALERTS = new Set(["refused", "patron-warning"]);
-
-/** The log, newest first. A plain list: each answer is said once, the newest alert (a refusal, a patron who may not
- * borrow) through one assertive line and any other answer through one polite status line; "sent…" rows are not
- * announced. Both lines are always in the page; the alerts the log had when drawn (back from another page) were
- * said already and are not said again (finding A10: every refusal of the shift was an alert, read out again on
- * each return to the desk). */
-function ScanLog({ log }) {
-  const latest = log.find((entry) => entry.kind !== "sent" && !ALERTS.has(entry.kind));
-  const said = useRef(null);
-  if (said.current === null) said.current = new Set(log.filter((entry) => ALERTS.has(entry.kind)).map((entry) => entry.id));
-  const refusal = log.find((entry) => ALERTS.has(entry.kind) && !said.current.has(entry.id));
-  return html`<ol class="scan-log" data-testid="desk-log">
-      ${log.map(
-        (entry) => html`<li key=${entry.id} class=${entry.kind} data-reason=${entry.reason || undefined}>
-          <span>${entry.text ?? t("desk.not_known", { barcode: entry.barcode })}</span>
-        </li>`,
-      )}
-    </ol>
-    <p class="visually-hidden" role="status">${latest && (latest.text ?? t("desk.not_known", { barcode: latest.barcode }))}</p>
-    <p class="visually-hidden" aria-live="assertive" data-testid="desk-refusal">${refusal && html`<span key=${refusal.id}>${refusal.text ?? t("desk.not_known", { barcode: refusal.barcode })}</span>`}</p>`;
 }

@@ -5,7 +5,7 @@ import { api } from "../api.js";
 import { html } from "../html.js";
 import { fieldText, t } from "../i18n.js";
 import { ErrorNotice, Field } from "../components.js";
-import { LiveStatus, focusSoon } from "../keep_focus.js";
+import { SaidNotice, focusLater } from "../a11y.js";
 
 const OPENER = "patron-password-open";
 
@@ -19,8 +19,8 @@ export function SetPatronPassword({ patron }) {
 
   // A disclosure (APG): opening puts the focus in the new password field, closing (Cancel, Escape, saved) back
   // on the button that opened it, so it is never left on <body> (finding A19).
-  const show = () => (setOpen(true), setDone(false), focusSoon("patron-new-password"));
-  const hide = () => (setOpen(false), setError(null), focusSoon(OPENER));
+  const show = () => (setOpen(true), setDone(false), focusLater("patron-new-password"));
+  const hide = () => (setOpen(false), setError(null), focusLater(OPENER));
 
   async function submit(event) {
     event.preventDefault();
@@ -39,8 +39,8 @@ export function SetPatronPassword({ patron }) {
     setBusy(false);
   }
 
-  // The result's status line is in the page before the result (a region born filled is often not read).
-  const status = html`<${LiveStatus} text=${done ? t("patrons.password_set") : ""} testid="patron-password-status" />`;
+  // The result is shown, and said through the app's polite line (a region born filled is often not read).
+  const status = html`<${SaidNotice} text=${done ? t("patrons.password_set") : ""} testid="patron-password-status" />`;
   if (!open) {
     return html`<div>
       ${status}

@@ -11,7 +11,7 @@ import { HoldForPatron, PatronBlock, PatronEdit, PatronLoans } from "./patron_to
 import { HoldPickupChange } from "../hold_pickup.js";
 import { SetPatronPassword } from "./patron_password.js";
 import { PagedCount, fetchActiveHolds, usePaged } from "../paging.js";
-import { useHeadingFocusWhenReady } from "../keep_focus.js";
+import { useHeadingFocusWhenReady } from "../a11y.js";
 
 export function PatronsPage({ route }) {
   const query = route.query.get("q") || "";

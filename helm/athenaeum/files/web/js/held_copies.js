@@ -10,7 +10,7 @@ import { ErrorNotice, useAction } from "./components.js";
 import { PagedCount, usePaged } from "./paging.js";
 import { useBookTitles } from "./pages/account.js";
 import { patronLabel } from "./receiving.js";
-import { keepFocus } from "./keep_focus.js";
+import { keepFocus } from "./a11y.js";
 
 const STATUSES = ["DAMAGED", "LOST", "WITHDRAWN"];
 

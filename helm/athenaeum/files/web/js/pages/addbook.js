@@ -5,7 +5,7 @@ import { html } from "../html.js";
 import { ItemTypeSelect } from "../item_types.js";
 import { fieldText, t } from "../i18n.js";
 import { ErrorNotice, Field, Notice, useAction, useTitle } from "../components.js";
-import { LiveStatus, focusSoon } from "../keep_focus.js";
+import { SaidNotice, focusLater } from "../a11y.js";
 
 const EMPTY_BOOK = { title: "", authors: "", isbn: "", language: "", subjects: "", publisher: "", publication_year: "", description: "" };
 const EMPTY_COPY = { barcode: "", branch: "main", shelf_location: "", item_type: "BOOK" };
@@ -34,7 +34,7 @@ export function AddBookPage() {
       };
       const created = await creating.run(body, (request_id) => api("/v1/books", { method: "POST", body, query: { request_id } }));
       // The form gives way to the copies' form: the focus goes to its barcode field (the next thing to scan).
-      if (created) (setBook(created), focusSoon("copy-barcode"));
+      if (created) (setBook(created), focusLater("copy-barcode"));
     } catch (failure) {
       setError(failure);
     }
@@ -80,7 +80,7 @@ function AddCopies({ book, onAnother }) {
       );
       if (!copy) return;
       setCopies([...copies, copy]);
-      // Said in a status line that was there before (finding A13: a copy taken was announced by nothing).
+      // Said through the app's polite line, there from the start (finding A13: a copy taken was announced by nothing).
       setSaid(t("addbook.copy_added", { barcode: copy.barcode, branch: copy.branch, count: copies.length + 1 }));
       setForm({ ...form, barcode: "" });
     } catch (failure) {
@@ -90,7 +90,7 @@ function AddCopies({ book, onAnother }) {
 
   return html`<h1 tabindex="-1">${t("addbook.copies_title", { title: book.title })}</h1>
     <${Notice}>${t("addbook.created")} <a href=${`#/books/${idOf(book.name)}`}>${book.title}</a><//>
-    <${LiveStatus} text=${said} testid="copy-added" />
+    <${SaidNotice} text=${said} testid="copy-added" />
     <form class="card" onSubmit=${add}>
       <${ErrorNotice} error=${error} />
       <div class="form-grid">

@@ -10,7 +10,7 @@ import { ErrorNotice, Field, Notice, useAction } from "../components.js";
 import { findPatron } from "../desk_patron.js";
 import { TakeOutOfCirculation, heldForHold } from "../held_copies.js";
 import { PickupBranchField } from "../pickup_branch.js";
-import { LiveStatus } from "../keep_focus.js";
+import { SaidNotice } from "../a11y.js";
 
 const EMPTY_COPY = { barcode: "", branch: "main", shelf_location: "", item_type: "BOOK" };
 
@@ -103,7 +103,7 @@ export function CopyList({ copies, onChanged }) {
   if (!copies.length) return null;
   const taken = (text) => (setMessage(text), onChanged());
   return html`<h2>${t("book_staff.copies_heading")}</h2>
-    <${LiveStatus} text=${message} testid="copies-status" />
+    <${SaidNotice} text=${message} testid="copies-status" />
     <div class="table-wrap"><table class="stacks" data-testid="staff-copies">
       <thead><tr><th scope="col">${t("desk.barcode")}</th><th scope="col">${t("book.branch")}</th>
         <th scope="col">${t("patrons.status")}</th><th scope="col"><span class="visually-hidden">${t("audit.title")}</span></th></tr></thead>

@@ -9,7 +9,7 @@ import { errorText, fieldText, t } from "../i18n.js";
 import { session } from "../session.js";
 import { ErrorNotice, Loading, Notice, useListChange } from "../components.js";
 import { useItemTypes } from "../item_types.js";
-import { focusSoon, keepFocus } from "../keep_focus.js";
+import { focusLater, keepFocus } from "../a11y.js";
 
 const ALREADY_EXISTS = 6; // the gRPC code of a code another item type has
 const EMPTY = { code: "", description: "", not_for_loan: false, editing: null };
@@ -44,7 +44,7 @@ export function ItemTypes() {
     const code = body.code.toUpperCase();
     const said = { done: editing ? "saved" : "added", code };
     // The form is emptied for the next one: the focus goes to its first field, not to <body> (finding A7).
-    if (await act({ editing: editing?.name, etag, ...body }, call, said)) (setDraft(EMPTY), focusSoon("item-type-code"));
+    if (await act({ editing: editing?.name, etag, ...body }, call, said)) (setDraft(EMPTY), focusLater("item-type-code"));
   }
 
   function remove(kind) {

@@ -9,7 +9,7 @@ import { DeadlineText, ErrorNotice, Field, Notice, useAction, useAsync } from ".
 import { fetchAll } from "../paging.js";
 import { useRenewableLoans } from "../renewing.js";
 import { PickupBranchField } from "../pickup_branch.js";
-import { keepFocus } from "../keep_focus.js";
+import { keepFocus } from "../a11y.js";
 
 /** The patron's loans, each with Renew: a patron who phones or stands at the desk is renewed by staff. */
 export function PatronLoans({ patron }) {

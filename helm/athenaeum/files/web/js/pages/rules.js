@@ -9,7 +9,7 @@ import { ErrorNotice, Loading, Notice, useAction, useAsync, useTitle } from "../
 import { fetchAll } from "../paging.js";
 import { ClosedDays } from "./closed_days.js";
 import { ItemTypes } from "./item_types.js";
-import { keepFocus } from "../keep_focus.js";
+import { keepFocus } from "../a11y.js";
 
 // Editable columns: [field, kind]; "int" and "money" are typed into text inputs, "bool" is a checkbox.
 const COLUMNS = [

@@ -5,7 +5,7 @@ import { html } from "../html.js";
 import { fieldText, t } from "../i18n.js";
 import { ErrorNotice, Field, Loading, Notice, useAction, useTitle } from "../components.js";
 import { PagedCount, usePaged } from "../paging.js";
-import { keepFocus } from "../keep_focus.js";
+import { keepFocus } from "../a11y.js";
 
 const ROLES = ["USER_ROLE_READER", "USER_ROLE_LIBRARIAN", "USER_ROLE_ADMIN"];
 
