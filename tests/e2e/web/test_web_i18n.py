@@ -98,12 +98,42 @@ async def test_a_grouping_comma_on_an_english_page_is_refused_and_a_grouped_russ
     assert fetched["paid_amount"] == "0.00"
 
     await page.get_by_role("button", name="RU").click()
-    await expect(row.locator("input[inputmode=decimal]")).to_have_value("1500,00")  # redrawn in Russian first
+    await expect(page.locator("html")).to_have_attribute("lang", "ru")  # typed from here on in Russian notation
+    await expect(row.locator("input[inputmode=decimal]")).to_have_value("1,500")  # what was typed stays
     await row.locator("input[inputmode=decimal]").fill("1\u00a0000,50")  # as the page writes it, grouped
     await row.locator("button.button.small:not(.quiet)").click()
     await expect(row.locator("input[inputmode=decimal]")).to_have_value("499,50")
     fetched = (await rest.get(f"/v1/{made.json()['name']}", headers=librarian.headers)).json()
     assert fetched["paid_amount"] == "1000.50"
+
+
+async def test_an_amount_typed_in_a_fines_row_stays_when_the_language_is_switched(
+    new_context, rest: httpx.AsyncClient, librarian, unique_email
+) -> None:
+    """The switch redraws the rows: an amount typed was replaced by the one prefilled, in the new notation."""
+    patron = await register(rest, unique_email(), "Nadezhda Lokhvitskaya")
+    made = {}
+    for description, amount in (("Water damage", "3.00"), ("Coffee stain", "2.00")):
+        kind = "FINE_KIND_DAMAGED_ITEM"
+        fine = {"patron": patron["name"], "amount": amount, "kind": kind, "description": description}
+        response = await rest.post("/v1/fines", json=fine, headers=librarian.headers)
+        assert response.status_code == 200, response.text
+        made[description] = response.json()["name"]
+    page = await (await new_context(locale="en-US")).new_page()
+    await sign_in(page, librarian.email, librarian.password, next_hash=f"/fines?patron={patron['card_number']}")
+    await page.get_by_role("button", name="EN").click()
+    typed = page.get_by_role("row").filter(has_text="Water damage").locator("input[inputmode=decimal]")
+    untouched = page.get_by_role("row").filter(has_text="Coffee stain").locator("input[inputmode=decimal]")
+    await expect(typed).to_have_value("3.00")
+    await typed.fill("1.25")
+
+    await page.get_by_role("button", name="RU").click()
+    await expect(untouched).to_have_value("2,00")  # redrawn in Russian, as the row says the amount
+    await expect(typed).to_have_value("1.25")  # what the librarian typed stays
+    await typed.press("Enter")
+    await expect(typed).to_have_value("1,75")  # paid: the row starts again from what is owed
+    paid = (await rest.get(f"/v1/{made['Water damage']}", headers=librarian.headers)).json()
+    assert paid["paid_amount"] == "1.25"
 
 
 async def test_a_proxy_error_page_is_not_shown_as_text(new_context) -> None:

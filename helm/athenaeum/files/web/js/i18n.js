@@ -110,16 +110,17 @@ export function amountForTyping(amount) {
 
 /** An amount as typed ("1,50" or "1 500,50" where the page writes money with a decimal comma) as the API reads it
  * ("1.50"). Where the page writes a decimal point, a comma groups thousands: "1,500" is sent as typed and refused,
- * never guessed (it was taken as 1.50, a payment a thousand times too small). */
-export function typedAmount(text) {
+ * never guessed (it was taken as 1.50, a payment a thousand times too small). `typedIn`: the language whose
+ * notation it was typed in, when the page has changed language since. */
+export function typedAmount(text, typedIn = current) {
   const trimmed = String(text ?? "").trim();
-  if (decimalSeparator() !== ",") return trimmed;
+  if (decimalSeparator(typedIn) !== ",") return trimmed;
   const ungrouped = trimmed.replace(/(\d)[ \u00a0\u202f](?=\d{3}\b)/g, "$1");
   return /^\d*,\d+$/.test(ungrouped) ? ungrouped.replace(",", ".") : ungrouped;
 }
 
-function decimalSeparator() {
-  return new Intl.NumberFormat(current).formatToParts(1.5).find((part) => part.type === "decimal")?.value ?? ".";
+function decimalSeparator(code = current) {
+  return new Intl.NumberFormat(code).formatToParts(1.5).find((part) => part.type === "decimal")?.value ?? ".";
 }
 
 export function languageName(code) {

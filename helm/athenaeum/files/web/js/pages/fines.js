@@ -94,7 +94,7 @@ export function FinesTable({ patron, status = OUTSTANDING }) {
         <th scope="col">${t("fines.what")}</th><th scope="col">${t("fines.date")}</th>
         <th scope="col" class="num">${t("fines.outstanding")}</th><th scope="col">${t("fines.settle")}</th>
       </tr></thead>
-      <tbody>${list.map((fine) => html`<${FineRow} key=${`${fine.name}@${fine.outstanding_amount}@${language()}`} fine=${fine} showPatron=${!patron} patronName=${names[fine.patron]} loanTitle=${loanTitles[fine.loan]} onDone=${done} />`)}</tbody>
+      <tbody>${list.map((fine) => html`<${FineRow} key=${`${fine.name}@${fine.outstanding_amount}`} fine=${fine} showPatron=${!patron} patronName=${names[fine.patron]} loanTitle=${loanTitles[fine.loan]} onDone=${done} />`)}</tbody>
     </table></div>`}
     <${PagedCount} list=${fines} />
   </section>`;
@@ -107,8 +107,6 @@ function refundText(fine) {
   return ` · ${t("fines.refund_due", { amount: formatMoney(fine.refund_amount, fine.currency_code) })}`;
 }
 
-// Keyed by what is still owed (after a part payment the row starts again from the new amount) and by the
-// language (the amount is prefilled in its notation).
 /** The names of the patrons who owe `fines` (a fine names only its patron's resource). */
 function usePatronNames(fines) {
   const patrons = [...new Set(fines.map((fine) => fine.patron))].sort();
@@ -119,8 +117,12 @@ function usePatronNames(fines) {
   return names.data || {};
 }
 
+// Keyed by what is still owed: after a part payment the row starts again from the new amount.
 function FineRow({ fine, showPatron, patronName, loanTitle, onDone }) {
-  const [amount, setAmount] = useState(amountForTyping(fine.outstanding_amount)); // "12,50" in ru, as the row says
+  // The amount is prefilled in the page's notation ("12,50" in ru, as the row says), again after a switch of
+  // language; once typed, it is the user's and stays across the switch, read in the notation it was typed in.
+  const [typed, setTyped] = useState(null); // { text, lang }
+  const amount = typed ? typed.text : amountForTyping(fine.outstanding_amount);
   const [reason, setReason] = useState("");
   const [error, setError] = useState(null);
   const settle = useAction();
@@ -138,7 +140,7 @@ function FineRow({ fine, showPatron, patronName, loanTitle, onDone }) {
   // Forms: Enter in the amount pays, in the reason waives, as everywhere else in the client.
   const pay = (event) => {
     event.preventDefault();
-    act("pay", { amount: typedAmount(amount), payment_method: "desk" }, t("fines.paid"));
+    act("pay", { amount: typedAmount(amount, typed?.lang), payment_method: "desk" }, t("fines.paid"));
   };
   const waive = (event) => {
     event.preventDefault();
@@ -158,7 +160,7 @@ function FineRow({ fine, showPatron, patronName, loanTitle, onDone }) {
     <td data-label=${t("fines.settle")}>
       ${fine.status !== OUTSTANDING ? html`${t(`fine_status.${fine.status}`)}${refundText(fine)}` : html`<form class="actions" onSubmit=${pay}>
         <label class="visually-hidden" for=${`pay-${id}`}>${t("fines.pay_amount")}</label>
-        <input id=${`pay-${id}`} class="wide" inputmode="decimal" value=${amount} onInput=${(event) => setAmount(event.currentTarget.value)} ...${tie("pay")} />
+        <input id=${`pay-${id}`} class="wide" inputmode="decimal" value=${amount} onInput=${(event) => setTyped({ text: event.currentTarget.value, lang: language() })} ...${tie("pay")} />
         <button type="submit" class="button small" aria-disabled=${settle.busy ? "true" : undefined}>${t("fines.pay")}</button>
       </form>
       <form class="actions" onSubmit=${waive}>
