@@ -11,12 +11,16 @@ from collections.abc import Iterable, Sequence
 
 from services.notifications.domain.kinds import KINDS, Channel, Kind
 from services.notifications.domain.notifications import Notification
+from services.notifications.domain.sms_text import shortened
 from services.notifications.domain.wording import Titles
 
 MAX_BATCH = 50
 """Books one message names at most: a reader with 200 overdue loans gets four letters, not one very long one."""
 SMS_TITLES = 3
 """Titles an SMS names before "and 17 more" (the count leads it; long titles are shortened to fit)."""
+TITLE_IN_LIST = 40
+"""Characters of each title `book_titles` names (an SMS's list): three long titles still leave room for the
+"and 17 more" (a cut of the whole list would drop it)."""
 _BATCH = uuid.UUID("6f0c1b52-3d5e-4f0a-9a43-0a6f5e2b7c11")
 """Namespace of a batch's id: the same notices make the same id, so a resend has the same Message-ID."""
 
@@ -88,11 +92,15 @@ def item(n: Notification, locale: str) -> str:
     return "- " + line.format_map(defaultdict(str, n.params))
 
 
+def _short(title: str) -> str:
+    return shortened(title, TITLE_IN_LIST) if len(title) > TITLE_IN_LIST else title
+
+
 def batch_params(members: Sequence[Notification], locale: str) -> dict[str, str]:
     """The first notice's values, and the batch's: how many books (in words), their titles (the first few, for
     an SMS), a line for each (for a letter), and the due date only when all share it (else "")."""
     first = members[0]
-    titles = tuple(n.params.get("book_title", "") for n in members)
+    titles = tuple(_short(n.params.get("book_title", "")) for n in members)
     due = {n.params.get("due_date", "") for n in members}
     return {
         **first.params,
