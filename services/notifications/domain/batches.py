@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 from services.notifications.domain.kinds import KINDS, Channel, Kind
 from services.notifications.domain.notifications import Notification
@@ -45,9 +46,14 @@ def batches(notifications: Iterable[Notification], *, max_size: int = MAX_BATCH)
             alone.append([n])
     together: list[list[Notification]] = []
     for members in groups.values():
-        members.sort(key=lambda n: (n.created_at, str(n.id)))
+        members.sort(key=_order)
         together.extend(members[start : start + max_size] for start in range(0, len(members), max_size))
     return together + alone
+
+
+def _order(n: Notification) -> tuple[datetime, datetime, str]:
+    """Oldest first: by when it was made, then by the event (the order the books were renewed in)."""
+    return (n.created_at, n.event_at or n.created_at, str(n.id))
 
 
 def batch_id(members: Sequence[Notification]) -> uuid.UUID:
