@@ -227,3 +227,18 @@ async def test_every_batched_kind_has_its_words_in_both_languages(db, clock, ren
             message = writer.message(members)
             assert count in message.content.text and ("A" in message.content.text)
             assert message.content.template == f"{kind.value}_{members[0].channel.value}_{locale}"
+
+
+async def test_a_batch_claimed_by_a_process_that_crashed_is_sent_again_under_the_same_id(
+    db, clock, renderer, catalog
+) -> None:
+    ada = _person(db, sms_opt_in=False)
+    await _tell(db, clock, renderer, catalog, *(loan_notice(ada, title=f"Book {i}") for i in range(4)))
+    clock.advance(WINDOW)
+    claimed = await delivering.claim_due(delivering.ClaimDue(Channel.EMAIL, 1, "w1", LEASE),
+                                         uow=db.unit_of_work(), clock=clock, rules=BATCHED)  # fmt: skip
+    assert len(claimed) == 4  # one due claimed, its three siblings with it
+    (before_the_crash,) = delivering.batched(claimed, BATCHED)
+    await delivering.release_claims("w1", uow=db.unit_of_work())  # w1 sent it, died, and was restarted
+    again = await _deliver(db, clock, renderer, Channel.EMAIL, expected=4)
+    assert [message.id for message in again.sent] == [batch_id(before_the_crash)]
