@@ -69,9 +69,7 @@ async def claim_due(cmd: ClaimDue, *, uow: NotificationsUnitOfWork, clock: Clock
         for notification in limited:
             await uow.notifications.save(notification)
         kept_back = {n.id for n in limited}
-        held = [
-            n.id for n in claimed if n.status == Status.QUEUED and (n.next_attempt_at > due_by or n.id in kept_back)
-        ]
+        held = [n.id for n in _queued(claimed) if n.next_attempt_at > due_by or n.id in kept_back]
         unsent = [n.id for n in claimed if n.status == Status.SUPPRESSED] + held
         if unsent:
             await uow.notifications.release(unsent, worker=cmd.worker)
