@@ -89,6 +89,7 @@ def start_services(
         "ATHENAEUM_ENVIRONMENT": "test",
         "ATHENAEUM_SMS_QUIET_HOURS": "",
         "ATHENAEUM_SMS_MAX_PER_HOUR": "1000",
+        "ATHENAEUM_NOTICE_BATCH_WINDOW_SECONDS": "0",  # one message per notice: comparable with earlier runs
         "ATHENAEUM_LOG_LEVEL": "WARNING",
         "ATHENAEUM_MESH_URL": f"127.0.0.1:{catalog_port}",
         "PYTHONPATH": f"{REPO_ROOT}{os.pathsep}{REPO_ROOT / 'gen' / 'python'}",

@@ -24,12 +24,15 @@ from services.notifications.api.consumers import (
 )
 from services.notifications.api.decoding import LoansDecoder
 from services.notifications.api.decoding_users import recipient_of
+from services.notifications.api.reminder_clock import ReminderClock
 from services.notifications.api.servicer import NotificationsServicer
-from services.notifications.api.workers import Dispatcher, DispatchSettings, ReminderClock
+from services.notifications.api.workers import Dispatcher, DispatchSettings
+from services.notifications.app.batching import BatchWriter
 from services.notifications.app.notifying import TakenIn, take_in
 from services.notifications.app.projection import projection_is_empty
 from services.notifications.app.templating import seed_templates
 from services.notifications.data.accounts import UsersAccounts
+from services.notifications.data.batch_seeds import BATCH_TEMPLATES
 from services.notifications.data.email import SmtpSender
 from services.notifications.data.notifications import FINISHED_LONG_AGO
 from services.notifications.data.peers import CatalogTitles
@@ -81,8 +84,11 @@ async def build(settings: NotificationsSettings) -> ServiceApp:
         lease=timedelta(seconds=settings.claim_lease_seconds),
         poll_seconds=settings.dispatch_poll_seconds,
     )
+    writer = BatchWriter(BATCH_TEMPLATES, renderer, max_segments=rules.sms.max_segments)  # N5: one per reader
     dispatchers = {
-        channel: Dispatcher(channel, sender, uow=unit_of_work, clock=clock, rules=rules, settings=dispatch)
+        channel: Dispatcher(
+            channel, sender, uow=unit_of_work, clock=clock, rules=rules, settings=dispatch, writer=writer
+        )
         for channel, sender in senders.items()
     }
 

@@ -104,6 +104,14 @@ class NotificationsSettings(BaseServiceSettings, InTheLibraryZone):
     )
     retry_cap_seconds: float = Field(RetryPolicy().cap.total_seconds(), gt=0, description="The longest wait.")
     hold_expiry_notice_hours: float = Field(24.0, ge=0, description="Remind this long before a pickup deadline.")
+    notice_batch_window_seconds: float = Field(
+        60.0,
+        ge=0,
+        le=3600,
+        description="A loan notice (issued, renewed, due soon, overdue) waits this long, and the same reader's "
+        "notices of its kind and channel made meanwhile go out with it as one message listing the books; "
+        "0: one message per notice.",
+    )
 
     dispatch_concurrency: int = Field(
         64, ge=1, le=512, description="Sends in flight per channel (claimed half of it at a time)."
@@ -182,6 +190,7 @@ class NotificationsSettings(BaseServiceSettings, InTheLibraryZone):
             library_time_zone=self.library_time_zone,
             hold_expiry_notice=timedelta(hours=self.hold_expiry_notice_hours),
             web_url=self.web_url.rstrip("/"),
+            batch_window=timedelta(seconds=self.notice_batch_window_seconds),
         )
 
     def smtp(self) -> SmtpSettings:

@@ -1,5 +1,5 @@
-"""Background work: a dispatcher per channel (claim what is due, send it, record what happened) and the
-clock that sends scheduled reminders. Each send joins the trace of the event that caused it."""
+"""Background work: a dispatcher per channel (claim what is due, send it, record what happened). Each send
+joins the trace of the event that caused it. The reminders' clock is in reminder_clock.py."""
 
 from __future__ import annotations
 
@@ -19,15 +19,14 @@ from opentelemetry.trace import SpanKind
 from prometheus_client import Counter, Gauge, Histogram
 
 from services.notifications.api.batching import GroupCommit
-from services.notifications.app import delivering, reminders
+from services.notifications.app import delivering
+from services.notifications.app.batching import BatchWriter
 from services.notifications.app.notifying import Rules
 from services.notifications.app.ports import (
-    Accounts,
     ChannelRefused,
     ChannelUnavailable,
     NotificationsUnitOfWork,
     Sender,
-    TemplateRenderer,
 )
 from services.notifications.domain.delivery import Failed, Outcome, Sent
 from services.notifications.domain.kinds import Channel
@@ -75,8 +74,11 @@ class Dispatcher:
         clock: Clock,
         rules: Rules,
         settings: DispatchSettings,
+        writer: BatchWriter | None = None,
     ) -> None:
         self.channel = channel
+        self._writer = writer
+        """Words a batch's message; without it every notice goes alone (no batch window)."""
         self._sender = sender
         self._uow = uow
         self._clock = clock
@@ -123,12 +125,13 @@ class Dispatcher:
             # One whose outcome is still being recorded here was claimed again after its lease ran out
             # during a database outage: it was sent, and the recording under way ends its claim.
             claimed = [n for n in claimed if n.id not in self._recording and n.id not in self._sending]
-            self._in_flight += len(claimed)
-            for notification in claimed:
-                task = asyncio.create_task(self._attempt(notification))
+            messages = self._messages(claimed)
+            self._in_flight += len(messages)
+            for members in messages:
+                task = asyncio.create_task(self._attempt(members))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
-            if len(claimed) < free:
+            if len(messages) < free:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(self._settings.poll_seconds):
                         await self._wakeup.wait()
@@ -169,14 +172,23 @@ class Dispatcher:
         command = delivering.ClaimDue(self.channel, limit, self._claimant, self._settings.lease)
         return await delivering.claim_due(command, uow=self._uow(), clock=self._clock, rules=self._rules)
 
-    async def _attempt(self, notification: Notification) -> None:
-        self._sending.add(notification.id)
+    def _messages(self, claimed: list[Notification]) -> list[list[Notification]]:
+        """The claimed notifications as messages: a batch of one reader's notices together (N5), the rest alone."""
+        if self._writer is None:
+            return [[n] for n in claimed]
+        return delivering.batched(claimed, self._rules)
+
+    async def _attempt(self, members: list[Notification]) -> None:
+        """Send one message (one notice, or a batch's) and record its outcome on each notice it names."""
+        ids = {n.id for n in members}
+        self._sending.update(ids)
         try:
             try:
-                outcome = await self._send(notification)
+                outcome = await self._send(members)
             finally:
-                self._sending.discard(notification.id)
-            self._count(await self._record_until_stored(notification, outcome), outcome)
+                self._sending.difference_update(ids)
+            recorded = await asyncio.gather(*(self._record_until_stored(n, outcome) for n in members))
+            self._count(recorded, outcome)
         finally:
             self._in_flight -= 1
             self._ended.set()
@@ -198,12 +210,16 @@ class Dispatcher:
         finally:
             self._recording.discard(notification.id)
 
-    async def _send(self, notification: Notification) -> Outcome | None:
+    async def _send(self, members: list[Notification]) -> Outcome | None:
+        notification = members[0]
         parent = propagate.extract(notification.trace)
         with tracer.start_as_current_span(f"send {self.channel.value}", context=parent, kind=SpanKind.CLIENT) as span:
             span.set_attributes({"notification.name": notification.name, "notification.kind": notification.kind.value})
+            if len(members) > 1:
+                span.set_attribute("notification.batch_size", len(members))
             try:
-                return await self._sender.send(notification)
+                message = self._writer.message(members) if self._writer is not None else notification
+                return await self._sender.send(message)
             except ChannelUnavailable as error:
                 span.record_exception(error)
                 if not self._down.is_set():  # once per outage
@@ -223,17 +239,19 @@ class Dispatcher:
         )
         return [attempt.notification for attempt in attempts]
 
-    def _count(self, notification: Notification, outcome: Outcome | None) -> None:
+    def _count(self, notifications: list[Notification], outcome: Outcome | None) -> None:
+        """One attempt per message sent; each notice it named ends (or not) on its own."""
         channel = self.channel.value
         if outcome is None:
             return
         ATTEMPTS.labels(channel, "sent" if isinstance(outcome, Sent) else "failed").inc()
-        if notification.status == Status.SENT:
-            DELIVERED.labels(channel, "sent").inc()
-            if notification.event_at is not None and notification.sent_at is not None:
-                LATENCY.labels(channel).observe((notification.sent_at - notification.event_at).total_seconds())
-        elif notification.status == Status.FAILED:
-            DELIVERED.labels(channel, "failed").inc()
+        for notification in notifications:
+            if notification.status == Status.SENT:
+                DELIVERED.labels(channel, "sent").inc()
+                if notification.event_at is not None and notification.sent_at is not None:
+                    LATENCY.labels(channel).observe((notification.sent_at - notification.event_at).total_seconds())
+            elif notification.status == Status.FAILED:
+                DELIVERED.labels(channel, "failed").inc()
 
     async def _wait_until_back(self) -> None:
         """Probe the channel with exponential backoff and jitter until it answers (tries are not spent)."""
@@ -246,48 +264,3 @@ class Dispatcher:
         log.info("%s channel is back", self.channel)
         CHANNEL_UP.labels(self.channel.value).set(1)
         self._down.clear()
-
-
-class ReminderClock:
-    """Sends scheduled reminders when they fall due (every process runs one; each reminder is taken once)."""
-
-    def __init__(
-        self,
-        *,
-        uow: Callable[[], NotificationsUnitOfWork],
-        clock: Clock,
-        renderer: TemplateRenderer,
-        rules: Rules,
-        poll_seconds: float,
-        on_queued: Callable[[Channel], None],
-        accounts: Accounts | None = None,
-    ) -> None:
-        self._uow = uow
-        self._clock = clock
-        self._renderer = renderer
-        self._rules = rules
-        self._poll_seconds = poll_seconds
-        self._on_queued = on_queued
-        self._accounts = accounts
-
-    async def run(self) -> None:
-        while True:
-            try:
-                await self.tick()
-            except Exception:  # the database is away: the reminders wait for the next tick
-                log.exception("sending due reminders failed")
-            await asyncio.sleep(self._poll_seconds)
-
-    async def tick(self) -> int:
-        """Send what is due now; returns how many notifications were queued."""
-        taken = await reminders.send_due_reminders(
-            limit=500,
-            uow=self._uow(),
-            clock=self._clock,
-            renderer=self._renderer,
-            rules=self._rules,
-            accounts=self._accounts,
-        )
-        for channel in {n.channel for n in taken.queued if n.status == Status.QUEUED}:
-            self._on_queued(channel)
-        return len(taken.queued)

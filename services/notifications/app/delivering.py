@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 from services.notifications.app.notifying import Rules
 from services.notifications.app.ports import NotificationsUnitOfWork
+from services.notifications.domain.batches import MAX_BATCH, batches
 from services.notifications.domain.delivery import Outcome
 from services.notifications.domain.kinds import KINDS, Channel
 from services.notifications.domain.notifications import Notification, Status
@@ -46,29 +47,61 @@ class Attempt:
 
 
 async def claim_due(cmd: ClaimDue, *, uow: NotificationsUnitOfWork, clock: Clock, rules: Rules) -> list[Notification]:
-    """Hold up to `limit` notifications due now on the channel, for `lease`; those whose recipient has closed
-    the account or opted out since they were queued are suppressed instead, and so are those that would
-    arrive after the moment they announce; an SMS waits out the quiet hours of the recipient's zone as it is
-    now (it may have changed since it was queued), and a routine one waits for a free slot under the hourly
-    SMS limits; the others go to their current address."""
+    """Hold up to `limit` notifications due now on the channel, for `lease`, and with them the same readers'
+    notices of a batched kind due within the batch window (they go out together: `batched`); those whose
+    recipient has closed the account or opted out since they were queued are suppressed instead, and so are
+    those that would arrive after the moment they announce; an SMS waits out the quiet hours of the
+    recipient's zone as it is now (it may have changed since it was queued), and a routine one waits for a
+    free slot under the hourly SMS limits (a batch is one SMS); the others go to their current address."""
     now = clock.now()
     async with uow:
         claimed = await uow.notifications.claim_due(
             cmd.channel, now=now, limit=cmd.limit, worker=cmd.worker, until=now + cmd.lease
         )
+        claimed += await _siblings(claimed, cmd, uow=uow, now=now, rules=rules)
         recipients = await _recipients_of(claimed, uow=uow)
         for notification in claimed:
             person = recipients.get(notification.recipient_id)
             if _check(notification, person, now=now, rules=rules):
                 await uow.notifications.save(notification)
-        for notification in await _keep_to_sms_limits(_due(claimed, now), uow=uow, now=now, rules=rules):
+        due_by = now + rules.batch_window
+        limited = await _keep_to_sms_limits(batched(_due(claimed, due_by), rules), uow=uow, now=now, rules=rules)
+        for notification in limited:
             await uow.notifications.save(notification)
-        held = [n.id for n in claimed if n.status == Status.QUEUED and n.next_attempt_at > now]
+        kept_back = {n.id for n in limited}
+        held = [n.id for n in _queued(claimed) if n.next_attempt_at > due_by or n.id in kept_back]
         unsent = [n.id for n in claimed if n.status == Status.SUPPRESSED] + held
         if unsent:
             await uow.notifications.release(unsent, worker=cmd.worker)
         await uow.commit()
     return [n for n in claimed if n.status == Status.QUEUED and n.id not in held]
+
+
+async def _siblings(
+    claimed: list[Notification], cmd: ClaimDue, *, uow: NotificationsUnitOfWork, now: datetime, rules: Rules
+) -> list[Notification]:
+    """The notices that go out with those claimed: their readers' others of the same batched kind, due
+    within the batch window (made since, waiting for it to end)."""
+    pairs = {(n.recipient_id, n.kind) for n in claimed if KINDS[n.kind].batched}
+    if not pairs or rules.batch_window <= timedelta(0):
+        return []
+    return await uow.notifications.claim_siblings(
+        cmd.channel,
+        pairs,
+        now=now,
+        due_by=now + rules.batch_window,
+        limit=MAX_BATCH * len(pairs),
+        worker=cmd.worker,
+        until=now + cmd.lease,
+    )
+
+
+def batched(notifications: list[Notification], rules: Rules) -> list[list[Notification]]:
+    """The claimed notifications as the messages they go out as: notices of one reader, kind and channel
+    together when there is a batch window (domain/batches.py), else each alone."""
+    if rules.batch_window <= timedelta(0):
+        return [[n] for n in notifications]
+    return batches(notifications)
 
 
 def _check(notification: Notification, person: Recipient | None, *, now: datetime, rules: Rules) -> bool:
@@ -86,28 +119,37 @@ def _check(notification: Notification, person: Recipient | None, *, now: datetim
     return changed
 
 
-def _due(claimed: list[Notification], now: datetime) -> list[Notification]:
-    return [n for n in claimed if n.status == Status.QUEUED and n.next_attempt_at <= now]
+def _queued(claimed: list[Notification]) -> list[Notification]:
+    return [n for n in claimed if n.status == Status.QUEUED]
+
+
+def _due(claimed: list[Notification], due_by: datetime) -> list[Notification]:
+    return [n for n in _queued(claimed) if n.next_attempt_at <= due_by]
 
 
 async def _keep_to_sms_limits(
-    due: list[Notification], *, uow: NotificationsUnitOfWork, now: datetime, rules: Rules
+    messages: list[list[Notification]], *, uow: NotificationsUnitOfWork, now: datetime, rules: Rules
 ) -> list[Notification]:
     """Routine SMS beyond the limits (per account, per number: SMS sent in the window, and those going now)
-    wait for the next slot; urgent and security ones go regardless (and count). Returns those held back."""
-    texts = sorted((n for n in due if n.channel == Channel.SMS), key=lambda n: not KINDS[n.kind].sms_unlimited)
+    wait for the next slot; urgent and security ones go regardless (and count). A batch is one SMS, held back
+    or sent whole. Returns the notifications held back."""
+    texts = sorted(
+        (m for m in messages if m[0].channel == Channel.SMS), key=lambda m: not KINDS[m[0].kind].sms_unlimited
+    )
     if not texts:
         return []
     sent = await uow.notifications.sms_sent_since(
-        {n.recipient_id for n in texts}, {n.address for n in texts}, now - rules.sms.window
+        {m[0].recipient_id for m in texts}, {m[0].address for m in texts}, now - rules.sms.window
     )
     by_person, by_number = Counter(sent.by_recipient), Counter(sent.by_number)
     held: list[Notification] = []
-    for n in texts:
+    for members in texts:
+        n = members[0]
         over = rules.sms.over_limit(by_person[n.recipient_id]) or rules.sms.over_limit(by_number[n.address])
         if over and not KINDS[n.kind].sms_unlimited:
-            n.hold_back(rules.sms.next_slot(now), time_zone=n.time_zone, now=now)
-            held.append(n)
+            for member in members:
+                member.hold_back(rules.sms.next_slot(now), time_zone=member.time_zone, now=now)
+            held.extend(members)
             continue
         by_person[n.recipient_id] += 1
         by_number[n.address] += 1

@@ -79,6 +79,21 @@ class NotificationRepository(Protocol):
         """Up to `limit` QUEUED notifications due by `now` that nobody holds, held by `worker` until `until`
         (two processes never hold the same one)."""
 
+    async def claim_siblings(
+        self,
+        channel: Channel,
+        of: Collection[tuple[uuid.UUID, Kind]],
+        *,
+        now: datetime,
+        due_by: datetime,
+        limit: int,
+        worker: str,
+        until: datetime,
+    ) -> list[Notification]:
+        """Up to `limit` more QUEUED notifications on the channel of these (recipient, kind) pairs, due by
+        `due_by`, that nobody holds, held by `worker` until `until`: the notices that go out with those
+        claimed as one message (domain/batches.py)."""
+
     async def queued_about(self, about: Iterable[str]) -> list[Notification]:
         """The QUEUED notifications about these loans or holds (Notification.about)."""
 
@@ -89,7 +104,8 @@ class NotificationRepository(Protocol):
         self, recipient_ids: Iterable[uuid.UUID], numbers: Iterable[str], since: datetime
     ) -> SmsSent:
         """SMS sent since `since` to each recipient and to each phone number (the hourly limits): one still
-        queued (for the end of the quiet hours, say) has not been sent and does not count."""
+        queued (for the end of the quiet hours, say) has not been sent and does not count; the notices one SMS
+        named together (a batch, the same provider id) count as one."""
 
     async def list_newest_first(
         self, where: NotificationFilter, *, after: NotificationCursor | None, limit: int

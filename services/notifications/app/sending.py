@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 
 from services.notifications.app import projection
 from services.notifications.app.delivering import current_routes
-from services.notifications.app.notifying import Rules, word
+from services.notifications.app.notifying import Rules
 from services.notifications.app.ports import Accounts, NotificationsUnitOfWork, RenderFailed, TemplateRenderer
+from services.notifications.app.words import word
 from services.notifications.domain.kinds import COMMON_PARAMS, KINDS, Channel, Kind
 from services.notifications.domain.notifications import NOTIFICATION, Content, Notification
 from services.notifications.domain.recipients import AccountStatus, Recipient, address_for

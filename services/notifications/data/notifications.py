@@ -5,19 +5,18 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
 from services.notifications.app.ports import NotificationCursor, NotificationFilter, SmsSent
+from services.notifications.data.notification_rows import json_value, to_notification, to_row
 from services.notifications.data.tables import notifications as table
 from services.notifications.domain.kinds import Channel, Kind
 from services.notifications.domain.notifications import (
     NOTIFICATION,
-    Content,
     Notification,
     NotificationNotFound,
     Status,
@@ -85,6 +84,31 @@ _CLAIM = (
     .values(claimed_by=sa.bindparam("worker"), claimed_until=sa.bindparam("until"))
     .returning(*_COLUMNS)
 )
+_PAIRS = sa.select(
+    sa.func.unnest(sa.bindparam("recipients", type_=_UUIDS)),
+    sa.func.unnest(sa.bindparam("kinds", type_=ARRAY(sa.Text))),
+)
+_SIBLINGS = (
+    sa.select(table.c.id)
+    .where(
+        table.c.status == Status.QUEUED.value,
+        table.c.channel == sa.bindparam("due_channel"),
+        table.c.next_attempt_at <= sa.bindparam("due_by"),
+        sa.or_(table.c.claimed_until.is_(None), table.c.claimed_until < sa.bindparam("now")),
+        sa.tuple_(table.c.recipient_id, table.c.kind).in_(_PAIRS),
+    )
+    .order_by(table.c.next_attempt_at)
+    .limit(sa.bindparam("limit"))
+    .with_for_update(skip_locked=True)
+    .scalar_subquery()
+)
+_CLAIM_SIBLINGS = (
+    table.update()
+    .where(table.c.id.in_(_SIBLINGS))
+    .values(claimed_by=sa.bindparam("worker"), claimed_until=sa.bindparam("until"))
+    .returning(*_COLUMNS)
+)
+"""The notices of the readers and kinds just claimed that go out with them (found by the recipient's index)."""
 _QUEUED_ABOUT = sa.select(*_COLUMNS).where(
     table.c.status == Status.QUEUED.value,
     table.c.about != "",
@@ -103,11 +127,15 @@ _SMS_RECENT = (
     table.c.sent_at >= sa.bindparam("since"),
     table.c.created_at >= sa.bindparam("created_since"),  # keeps to the indexes on (recipient | address, created)
 )
+_ONE_SMS = sa.func.count(
+    sa.distinct(sa.func.coalesce(sa.func.nullif(table.c.provider_message_id, ""), sa.cast(table.c.id, sa.Text)))
+)
+"""SMS sent, not notices: the notices one SMS named together (a batch) share the provider's id."""
 _SMS_SINCE = sa.union_all(
-    sa.select(sa.literal("recipient"), sa.cast(table.c.recipient_id, sa.Text), sa.func.count())
+    sa.select(sa.literal("recipient"), sa.cast(table.c.recipient_id, sa.Text), _ONE_SMS)
     .where(table.c.recipient_id == sa.any_(sa.bindparam("ids", type_=_UUIDS)), *_SMS_RECENT)
     .group_by(table.c.recipient_id),
-    sa.select(sa.literal("number"), table.c.address, sa.func.count())
+    sa.select(sa.literal("number"), table.c.address, _ONE_SMS)
     .where(table.c.address == sa.any_(sa.bindparam("numbers", type_=ARRAY(sa.Text))), *_SMS_RECENT)
     .group_by(table.c.address),
 )
@@ -131,7 +159,7 @@ an address and a whole message, which the audit trail leaves out. Found by the i
 
 class SqlNotificationRepository(TrackingRepository):
     async def add_many(self, notifications: list[Notification]) -> list[Notification]:
-        rows = json.dumps([{"id": n.id, **_to_row(n)} for n in notifications], default=_json_value)
+        rows = json.dumps([{"id": n.id, **to_row(n)} for n in notifications], default=json_value)
         stored = set((await self.session.execute(_INSERT, {"rows": rows})).scalars().all())
         return [self._track(n) for n in notifications if n.id in stored]
 
@@ -139,24 +167,22 @@ class SqlNotificationRepository(TrackingRepository):
         row = (await self.session.execute(sa.select(*_COLUMNS).where(table.c.id == notification_id))).first()
         if row is None:
             raise NotificationNotFound(NOTIFICATION.format(notification_id))
-        return self._track(_to_notification(row))
+        return self._track(to_notification(row))
 
     async def save(self, notification: Notification) -> None:
         await self._update_versioned(
             table,
             row_id=notification.id,
             version=notification.version - 1,
-            values={k: v for k, v in _to_row(notification).items() if k != "version"},
+            values={k: v for k, v in to_row(notification).items() if k != "version"},
             name=notification.name,
         )
 
     async def save_outcomes(self, notifications: list[Notification], *, worker: str) -> None:
         rows = [
-            {"id": n.id, **{name: row[name] for name in _OUTCOME_FIELDS}}
-            for n in notifications
-            for row in (_to_row(n),)
+            {"id": n.id, **{name: row[name] for name in _OUTCOME_FIELDS}} for n in notifications for row in (to_row(n),)
         ]
-        parameters = {"rows": json.dumps(rows, default=_json_value), "worker": worker}
+        parameters = {"rows": json.dumps(rows, default=json_value), "worker": worker}
         stored = set((await self.session.execute(_SAVE_OUTCOMES, parameters)).scalars().all())
         for notification in notifications:
             if notification.id in stored:  # its events (NotificationSent, …) are announced once
@@ -177,17 +203,40 @@ class SqlNotificationRepository(TrackingRepository):
     ) -> list[Notification]:
         parameters = {"due_channel": channel.value, "now": now, "limit": limit, "worker": worker, "until": until}
         rows = (await self.session.execute(_CLAIM, parameters)).all()
-        return sorted((_to_notification(row) for row in rows), key=lambda n: n.next_attempt_at)
+        return sorted((to_notification(row) for row in rows), key=lambda n: n.next_attempt_at)
+
+    async def claim_siblings(
+        self,
+        channel: Channel,
+        of: Collection[tuple[uuid.UUID, Kind]],
+        *,
+        now: datetime,
+        due_by: datetime,
+        limit: int,
+        worker: str,
+        until: datetime,
+    ) -> list[Notification]:
+        pairs = list(of)
+        parameters = {
+            "due_channel": channel.value,
+            "recipients": [recipient for recipient, _ in pairs],
+            "kinds": [kind.value for _, kind in pairs],
+            "now": now,
+            "due_by": due_by,
+            "limit": limit,
+            "worker": worker,
+            "until": until,
+        }
+        rows = (await self.session.execute(_CLAIM_SIBLINGS, parameters)).all()
+        return [to_notification(row) for row in rows]
 
     async def queued_about(self, about: Iterable[str]) -> list[Notification]:
         rows = (await self.session.execute(_QUEUED_ABOUT, {"about": list(about)})).all()
-        return [self._track(_to_notification(row)) for row in rows]
+        return [self._track(to_notification(row)) for row in rows]
 
     async def queued_of(self, recipient_id: uuid.UUID, channel: Channel) -> list[Notification]:
         parameters = {"recipient": recipient_id, "queued_channel": channel.value}
-        return [
-            self._track(_to_notification(row)) for row in (await self.session.execute(_QUEUED_OF, parameters)).all()
-        ]
+        return [self._track(to_notification(row)) for row in (await self.session.execute(_QUEUED_OF, parameters)).all()]
 
     async def sms_sent_since(
         self, recipient_ids: Iterable[uuid.UUID], numbers: Iterable[str], since: datetime
@@ -210,7 +259,7 @@ class SqlNotificationRepository(TrackingRepository):
         if after is not None:
             cursor = sa.tuple_(sa.literal(after.created_at), sa.literal(after.notification_id))
             query = query.where(sa.tuple_(table.c.created_at, table.c.id) < cursor)
-        return [_to_notification(row) for row in (await self.session.execute(query.limit(limit))).all()]
+        return [to_notification(row) for row in (await self.session.execute(query.limit(limit))).all()]
 
     async def count(self, where: NotificationFilter) -> int:
         total = await self.session.scalar(sa.select(sa.func.count()).select_from(table).where(*_conditions(where)))
@@ -232,79 +281,3 @@ def _conditions(where: NotificationFilter) -> list[sa.ColumnElement[bool]]:
     if where.created_before is not None:
         conditions.append(table.c.created_at < where.created_before)
     return conditions
-
-
-def _json_value(value: object) -> str:
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"not stored as JSON: {type(value).__name__}")
-
-
-def _to_row(n: Notification) -> dict[str, Any]:
-    c = n.content
-    return {
-        "recipient_id": n.recipient_id,
-        "channel": n.channel.value,
-        "address": n.address,
-        "kind": n.kind.value,
-        "template": c.template,
-        "template_version": c.template_version,
-        "locale": c.locale,
-        "params": n.params,
-        "subject": c.subject,
-        "body": c.text,
-        "html": c.html,
-        "status": n.status.value,
-        "attempts": n.attempts,
-        "max_attempts": n.max_attempts,
-        "last_error": n.last_error,
-        "suppress_reason": n.suppress_reason,
-        "provider_message_id": n.provider_message_id,
-        "source_event_id": n.source_event_id,
-        "event_at": n.event_at,
-        "created_at": n.created_at,
-        "updated_at": n.updated_at,
-        "sent_at": n.sent_at,
-        "next_attempt_at": n.next_attempt_at,
-        "trace": n.trace,
-        "time_zone": n.time_zone,
-        "version": n.version,
-        "sent_by": n.sent_by,
-        "retried_by": n.retried_by,
-        "about": n.about,
-        "stale_at": n.stale_at,
-    }
-
-
-def _to_notification(row: sa.Row[Any]) -> Notification:
-    m = row._mapping
-    return Notification(
-        id=m["id"],
-        recipient_id=m["recipient_id"],
-        channel=Channel(m["channel"]),
-        address=m["address"],
-        kind=Kind(m["kind"]),
-        content=Content(m["subject"], m["body"], m["html"], m["template"], m["template_version"], m["locale"]),
-        params=dict(m["params"]),
-        status=Status(m["status"]),
-        created_at=m["created_at"],
-        updated_at=m["updated_at"],
-        next_attempt_at=m["next_attempt_at"],
-        source_event_id=m["source_event_id"],
-        event_at=m["event_at"],
-        attempts=m["attempts"],
-        max_attempts=m["max_attempts"],
-        last_error=m["last_error"],
-        suppress_reason=m["suppress_reason"],
-        provider_message_id=m["provider_message_id"],
-        sent_at=m["sent_at"],
-        trace=dict(m["trace"]),
-        time_zone=m["time_zone"],
-        version=m["version"],
-        sent_by=m["sent_by"],
-        retried_by=m["retried_by"],
-        about=m["about"],
-        stale_at=m["stale_at"],
-    )

@@ -43,6 +43,8 @@ COMMON_PARAMS = ("display_name", "library_name")
 """Every kind offers these."""
 _LOAN = ("book_title", "due_date", "barcode", "branch")
 _HOLD = ("book_title", "branch", "pickup_deadline")
+BATCH_PARAMS = ("book_count", "book_count_words", "book_titles", "book_list")
+"""What a batched kind's message of several notices adds (domain/batches.py); "" in a notice of one book."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +71,9 @@ class KindSpec:
     announcement: bool = False
     """News the reader asked for (a book by an author they follow), not about their account: a blocked or
     closed account is not sent it at all."""
+    batched: bool = False
+    """Notices of it for one reader on one channel, made within the batch window, go out as one message
+    listing the books (finding N5: renewing 20 books sent 20 letters and 20 SMS)."""
     channels: tuple[Channel, ...] = tuple(Channel)
     """The channels it may go out on. A reset link goes by email only: the account signs in with that address,
     while nobody verifies a phone number (a mistyped or recycled one would receive the link)."""
@@ -80,15 +85,17 @@ class KindSpec:
 
     @property
     def variables(self) -> frozenset[str]:
-        return frozenset(COMMON_PARAMS + self.params)
+        return frozenset(COMMON_PARAMS + self.params + (BATCH_PARAMS if self.batched else ()))
 
 
 KINDS: dict[Kind, KindSpec] = {
-    Kind.LOAN_ISSUED: KindSpec(_LOAN, wanted_by_default=False),
+    Kind.LOAN_ISSUED: KindSpec(_LOAN, wanted_by_default=False, batched=True),
     Kind.LOAN_RETURNED: KindSpec(("book_title", "barcode", "overdue_days", "fine_amount"), wanted_by_default=False),
-    Kind.LOAN_RENEWED: KindSpec((*_LOAN, "previous_due_date")),
-    Kind.DUE_SOON: KindSpec((*_LOAN, "days_left", "can_renew")),
-    Kind.OVERDUE: KindSpec((*_LOAN, "overdue_days", "notice_number"), urgent=True),
+    Kind.LOAN_RENEWED: KindSpec((*_LOAN, "previous_due_date"), batched=True),
+    Kind.DUE_SOON: KindSpec((*_LOAN, "days_left", "can_renew"), batched=True),
+    Kind.OVERDUE: KindSpec((*_LOAN, "overdue_days", "notice_number"), urgent=True, batched=True),
+    # Not batched: each hold has its own branch and pickup deadline, holds come in one by one as copies are
+    # checked in, and a notice that a deadline runs should not wait for a window that rarely gathers anything.
     Kind.HOLD_READY: KindSpec(_HOLD, urgent=True),
     Kind.HOLD_EXPIRING: KindSpec(_HOLD, urgent=True),
     Kind.HOLD_EXPIRED: KindSpec(("book_title", "branch", "passed_on")),

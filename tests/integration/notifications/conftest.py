@@ -18,8 +18,14 @@ from services.support.runtime.migrations import upgrade_to_head
 
 
 @pytest.fixture(scope="module")
+def notifications_settings() -> dict[str, str]:
+    """Settings a module gives its processes beyond the common ones (it overrides this fixture)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
 async def notifications(
-    postgres, sinks, launcher_dir, infra_supervisor, free_port_source
+    postgres, sinks, launcher_dir, infra_supervisor, free_port_source, notifications_settings
 ) -> AsyncIterator[Notifications]:
     """A NATS of its own: the session's mesh, if it runs, has a notifications service of its own that would
     also take these events (and tell these patrons, whom it learns of from the same users stream)."""
@@ -44,6 +50,9 @@ async def notifications(
         "ATHENAEUM_CONSUMER_GROUP": f"test-{uuid.uuid4().hex[:8]}",
         "ATHENAEUM_HEALTH_CHECK_INTERVAL_SECONDS": "0.5",
         "ATHENAEUM_LOG_LEVEL": "WARNING",
+        # Each notice its own message, as these tests count them (test_notice_batches_delivered batches them).
+        "ATHENAEUM_NOTICE_BATCH_WINDOW_SECONDS": "0",
+        **notifications_settings,
     }
     engine = create_async_engine(url)
     harness = Notifications(infra_supervisor, environment, engine, nats, free_port_source)

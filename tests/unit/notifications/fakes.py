@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import TracebackType
@@ -20,7 +20,7 @@ from typing import Any, Self
 from services.notifications.app.ports import NotificationCursor, NotificationFilter, SmsSent
 from services.notifications.data.template_seeds import BUILTIN
 from services.notifications.domain.follows import FollowedAuthor
-from services.notifications.domain.kinds import Channel
+from services.notifications.domain.kinds import Channel, Kind
 from services.notifications.domain.notifications import NOTIFICATION, Notification, NotificationNotFound, Status
 from services.notifications.domain.occurrences import Reminder
 from services.notifications.domain.recipients import AccountStatus, Recipient
@@ -172,6 +172,28 @@ class FakeNotifications:
             self._claims[n.id] = (worker, until)
         return [copy.deepcopy(n) for n in due]
 
+    async def claim_siblings(
+        self,
+        channel: Channel,
+        of: Collection[tuple[uuid.UUID, Kind]],
+        *,
+        now: datetime,
+        due_by: datetime,
+        limit: int,
+        worker: str,
+        until: datetime,
+    ) -> list[Notification]:
+        pairs = set(of)
+        found = sorted(
+            (n for n in self._rows.values() if n.status == Status.QUEUED and n.channel == channel
+             and (n.recipient_id, n.kind) in pairs and n.next_attempt_at <= due_by
+             and (n.id not in self._claims or self._claims[n.id][1] < now)),
+            key=lambda n: n.next_attempt_at,
+        )[:limit]  # fmt: skip
+        for n in found:
+            self._claims[n.id] = (worker, until)
+        return [copy.deepcopy(n) for n in found]
+
     async def queued_about(self, about: Iterable[str]) -> list[Notification]:
         wanted = set(about) - {""}
         return self._seen([n for n in self._rows.values() if n.status == Status.QUEUED and n.about in wanted])
@@ -194,6 +216,7 @@ class FakeNotifications:
             if n.channel == Channel.SMS and n.status == Status.SENT and n.sent_at is not None and n.sent_at >= since
         ]
         people, wanted_numbers = set(recipient_ids), set(numbers)
+        recent = list({n.provider_message_id or str(n.id): n for n in recent}.values())  # one SMS, one count
         return SmsSent(
             Counter(n.recipient_id for n in recent if n.recipient_id in people),
             Counter(n.address for n in recent if n.address in wanted_numbers),

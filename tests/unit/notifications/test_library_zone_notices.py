@@ -4,7 +4,7 @@ ATHENAEUM_LIBRARY_TIME_ZONE that makes loans due at the end of the library's day
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from pydantic import ValidationError
@@ -22,6 +22,9 @@ from .test_decoding import DECODER
 
 DUE = datetime(2026, 12, 21, 4, 59, 59, tzinfo=UTC)
 """What loans makes of a 14-day loan in a New York library: the end of Sunday 20 December there (EST)."""
+
+WINDOW = timedelta(seconds=60)
+"""A loan notice waits for the same reader's next ones (the default batch window, finding N5)."""
 
 
 @pytest.fixture
@@ -52,7 +55,7 @@ async def test_a_reader_without_a_time_zone_reads_the_due_date_of_the_library_da
     for notification in queued.values():
         assert "Sunday, 20 December 2026, 23:59 EST" in notification.content.text
         assert "Monday" not in notification.content.text and "UTC" not in notification.content.text
-    assert queued[Channel.SMS].next_attempt_at == noon_in_new_york
+    assert queued[Channel.SMS].next_attempt_at == noon_in_new_york + WINDOW
 
 
 async def test_an_sms_to_a_reader_without_a_time_zone_waits_for_the_librarys_morning(
@@ -61,14 +64,14 @@ async def test_an_sms_to_a_reader_without_a_time_zone_waits_for_the_librarys_mor
     four_in_the_morning_there = datetime(2026, 12, 18, 9, tzinfo=UTC)  # 09:00 UTC: no quiet hours in UTC
     queued = await _due_soon(db, renderer, catalog, new_york, now=four_in_the_morning_there)
     assert queued[Channel.SMS].next_attempt_at == datetime(2026, 12, 18, 13, tzinfo=UTC)  # 08:00 EST
-    assert queued[Channel.EMAIL].next_attempt_at == four_in_the_morning_there
+    assert queued[Channel.EMAIL].next_attempt_at == four_in_the_morning_there + WINDOW
 
 
 async def test_a_readers_own_time_zone_still_comes_first(db, renderer, catalog, new_york) -> None:
     queued = await _due_soon(db, renderer, catalog, new_york, now=datetime(2026, 12, 18, 9, tzinfo=UTC),
                              time_zone="Europe/London")  # fmt: skip
     assert "Monday, 21 December 2026, 04:59 GMT" in queued[Channel.EMAIL].content.text
-    assert queued[Channel.SMS].next_attempt_at == datetime(2026, 12, 18, 9, tzinfo=UTC)
+    assert queued[Channel.SMS].next_attempt_at == datetime(2026, 12, 18, 9, 1, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("wrong", ["Europe/Moskow", "localtime", "Factory", "posix/Europe/Moscow", "Europe", ""])

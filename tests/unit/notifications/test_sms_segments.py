@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.notifications.app.notifying import word
+from services.notifications.app.words import word
 from services.notifications.data.rendering import JinjaRenderer
 from services.notifications.data.template_seeds import BUILTIN
 from services.notifications.domain.kinds import KINDS, Channel, Kind

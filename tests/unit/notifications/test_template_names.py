@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from services.notifications.app import templating
-from services.notifications.app.notifying import word
+from services.notifications.app.words import word
 from services.notifications.data.template_seeds import BUILTIN
 from services.notifications.domain.kinds import Channel, Kind
 from services.support.runtime.errors import InvalidArgument
