@@ -50,6 +50,10 @@ COPY --chown=root:root services ./services
 COPY --chown=root:root gen/python ./gen/python
 COPY --chown=root:root gen/descriptor ./gen/descriptor
 COPY --chown=root:root envoy ./envoy
+# What the edge serves besides the API: the chart's edge pod copies them from here (an init container), so the
+# Helm release record stays far below its 1 MiB limit; compose and the launcher serve them from the checkout.
+COPY --chown=root:root gen/docs ./gen/docs
+COPY --chown=root:root web ./web
 # pyproject.toml tells `athenaeum --version` and the traces which release runs.
 COPY --chown=root:root pyproject.toml LICENSE ./
 USER 10001:10001

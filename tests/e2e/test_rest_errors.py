@@ -115,6 +115,32 @@ def test_a_service_whose_sidecar_is_down_is_a_503_status(mesh, edge: httpx.Clien
     assert_status_json(response, 503, GRPC_CODES["UNAVAILABLE"])
 
 
+def test_a_service_that_is_down_behind_its_live_sidecar_is_a_503_upstream_unavailable(
+    mesh, edge: httpx.Client, admin
+) -> None:
+    """README: a service that cannot be reached is 503 UNAVAILABLE UPSTREAM_UNAVAILABLE, whichever part is down."""
+    service = mesh.process("events")
+    service.stop()
+    try:
+        response = edge.get("/v1/events", headers=admin.headers)
+        with grpc.insecure_channel(mesh.edge_grpc_target) as channel, pytest.raises(grpc.RpcError) as refused:
+            channel.unary_unary("/athenaeum.events.v1.EventsService/ListEvents")(
+                b"", metadata=admin.metadata, timeout=10
+            )
+    finally:
+        service.start()
+        mesh.wait_ready("events")
+    body = assert_status_json(response, 503, GRPC_CODES["UNAVAILABLE"])
+    assert body["message"] == "the events service is unavailable for a moment; retry later", body
+    assert [(d["@type"].rsplit(".", 1)[-1], d.get("reason")) for d in body["details"]] == [
+        ("ErrorInfo", "UPSTREAM_UNAVAILABLE"),
+        ("RetryInfo", None),
+    ], body
+    status = rpc_status.from_call(refused.value)
+    info = error_details_pb2.ErrorInfo()
+    assert status is not None and status.details[0].Unpack(info) and info.reason == "UPSTREAM_UNAVAILABLE"
+
+
 def test_grpc_callers_still_get_plain_grpc_statuses(mesh) -> None:
     with grpc.insecure_channel(mesh.edge_grpc_target) as channel:
         stub = users_pb2_grpc.UsersServiceStub(channel)

@@ -271,10 +271,3 @@ def test_comments_give_examples(sample: dict[str, Any]) -> None:
     assert props["name"]["examples"][0].startswith("racks/")
     parameter = sample["paths"]["/v1/racks/{rack}"]["get"]["parameters"][0]
     assert parameter["schema"]["examples"]
-
-
-def test_the_served_docs_fit_in_a_kubernetes_configmap() -> None:
-    from services.support.mesh.envoy_docs import DOCS_FILES
-
-    total = sum((ROOT / "gen/docs" / item.filename).stat().st_size for item in DOCS_FILES)
-    assert total < 1024 * 1024, "the chart's edge-docs ConfigMap would exceed Kubernetes' 1 MiB"

@@ -126,6 +126,10 @@ an external NATS's when given; "" when the services send no credentials. */}}
 
 {{- define "athenaeum.natsUrl" -}}
 {{- if .Values.nats.bundled -}}
+{{- /* The bundled NATS speaks plain TCP: services speaking TLS first to it would never connect. */ -}}
+{{- if or .Values.nats.tls.caSecret .Values.nats.tls.serverName -}}
+{{- fail "nats.tls.* applies to an existing NATS (nats.bundled=false): the bundled NATS speaks no TLS" -}}
+{{- end -}}
 nats://{{ .Release.Name }}-nats:4222
 {{- else -}}
 {{ required "nats.url is required when nats.bundled is false" .Values.nats.url }}

@@ -133,9 +133,7 @@ def write_registry_files(root: Path, out: Path) -> None:
     """Envoy's container configs, docker-compose and the Helm chart, from the service registry."""
     write_configs(committed_topology(), out / ENVOY_OUT)
     # The chart copies the configs just written.
-    deploy.write_generated(
-        root, out, envoy_dir=out / ENVOY_OUT, descriptor=out / DESCRIPTOR_OUT, docs_dir=out / DOCS_OUT
-    )
+    deploy.write_generated(root, out, envoy_dir=out / ENVOY_OUT, descriptor=out / DESCRIPTOR_OUT)
 
 
 def files_with_services(descriptor_path: Path) -> list[str]:

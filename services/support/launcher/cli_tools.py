@@ -36,7 +36,8 @@ def status(data_dir: FoundDataDir = None) -> None:
     if recorded is None or running_launcher(data_dir) is None:
         console.print("No mesh is running.")
         raise typer.Exit(1)
-    table = Table("process", "pid", "health", "restarts")
+    table = Table("process", "pid", "health", "restarts", "metrics")
+    metrics = recorded.get("endpoints", {})  # a service's own port: the edge's admin has none of its metrics
     healthy = bool(recorded.get("ready"))
     if not healthy:
         console.print("The mesh is still starting.")
@@ -47,7 +48,13 @@ def status(data_dir: FoundDataDir = None) -> None:
             health = "GAVE UP (crashing)"
         healthy &= health in HEALTHY
         colour = "green" if health in HEALTHY else "red"
-        table.add_row(entry["name"], str(entry["pid"]), f"[{colour}]{health}[/{colour}]", str(entry.get("restarts", 0)))
+        table.add_row(
+            entry["name"],
+            str(entry["pid"]),
+            f"[{colour}]{health}[/{colour}]",
+            str(entry.get("restarts", 0)),
+            metrics.get(f"{entry['name']} metrics", ""),
+        )
     console.print(table)
     raise typer.Exit(0 if healthy else 1)
 

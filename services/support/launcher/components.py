@@ -92,6 +92,13 @@ def _drain_seconds(env: Mapping[str, str]) -> float:
         return DRAIN_SECONDS
 
 
+def metrics_endpoints(topology: Topology, services: tuple[str, ...]) -> dict[str, str]:
+    """Each service's Prometheus endpoint (outbox backlog, consumers, database pool), by "<service> metrics":
+    on one host every service has a port of its own, and the edge's admin has none of these."""
+    placements = {name: topology.placement(name) for name in services}
+    return {f"{name} metrics": f"http://{p.metrics_host}:{p.metrics_port}/metrics" for name, p in placements.items()}
+
+
 def envoy_admin_port(name: str, topology: Topology) -> int:
     """The admin port of the edge (name "edge") or of a service's sidecar (name = the service)."""
     return topology.edge_admin_port if name == EDGE else topology.placement(name).admin_port

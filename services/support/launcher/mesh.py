@@ -137,7 +137,8 @@ class LocalMesh(MeshProcesses):
         outside = {"mail": self.sinks.mail_url, "smtp": self.sinks.smtp_address, "sms": self.sinks.sms_url}
         # Without their secrets: these are printed and recorded (the secrets are in files beside the data).
         stores = {"nats": without_secret(self.nats_url), "postgres": without_secret(self.postgres.shown_url)}
-        return {**(edge if self.envoys else {}), **stores, **outside}
+        metrics = components.metrics_endpoints(self.topology, self.services)
+        return {**(edge if self.envoys else {}), **stores, **outside, **metrics}
 
     # Start / stop ----------------------------------------------------------------------------------
 

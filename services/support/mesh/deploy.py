@@ -20,8 +20,6 @@ from services.support.mesh import compose, compose_observability, edge_tls, nats
 from services.support.mesh.compose import COMPOSE_FILE, EDGE_TLS_FILE, NATS_AUTHORIZATION_FILE, POSTGRES_INIT_FILE
 from services.support.mesh.compose_observability import ALERTS_FILE, DASHBOARD_FILE, PROMETHEUS_FILE
 from services.support.mesh.envoy import CONTAINER_DESCRIPTOR_PATH
-from services.support.mesh.envoy_docs import DOCS_FILES
-from services.support.mesh.envoy_web import WEB_SOURCE, web_files
 from services.support.mesh.topology import (
     APP_SOCKET,
     CONTAINER_EDGE_PORT,
@@ -126,9 +124,11 @@ def _dump(data: Any) -> str:
     return yaml.dump(data, Dumper=_PlainDumper, sort_keys=False, allow_unicode=True, width=120)
 
 
-def write_generated(root: Path, out: Path, *, envoy_dir: Path, descriptor: Path, docs_dir: Path) -> None:
-    """Write every generated deployment file under `out` (laid out like the repository); `envoy_dir`,
-    `descriptor` and `docs_dir` are the Envoy configs, descriptor set and API docs the chart carries copies of."""
+def write_generated(root: Path, out: Path, *, envoy_dir: Path, descriptor: Path) -> None:
+    """Write every generated deployment file under `out` (laid out like the repository); `envoy_dir` and
+    `descriptor` are the Envoy configs and descriptor set the chart carries copies of. The web client and the
+    API docs are not chart files: the edge pod takes them from the image (the Helm release record is 1 MiB at
+    most, and holds every chart file twice over)."""
     texts = {
         COMPOSE_FILE: HEADER + _dump(compose.compose()),
         PROMETHEUS_FILE: HEADER + _dump(compose_observability.prometheus_config()),
@@ -145,23 +145,9 @@ def write_generated(root: Path, out: Path, *, envoy_dir: Path, descriptor: Path,
     for config in sorted(envoy_dir.glob("*.yaml")):
         shutil.copyfile(config, files / "envoy" / config.name)
     shutil.copyfile(descriptor, files / CONTAINER_DESCRIPTOR_PATH.name)
-    # Only the files the edge serves: the chart mounts them from a ConfigMap (1 MiB at most).
-    (files / "docs").mkdir(exist_ok=True)
-    for item in DOCS_FILES:
-        shutil.copyfile(docs_dir / item.filename, files / "docs" / item.filename)
     # The dashboard and the alert rules are written by hand, not generated: they come from this checkout.
     for source, folder in ((DASHBOARD_FILE, "grafana"), (ALERTS_FILE, "prometheus")):
         (files / folder).mkdir(exist_ok=True)
         shutil.copyfile(REPO_ROOT / source, files / folder / source.name)
-    # Like the dashboard, the web client is written by hand: it comes from this checkout of the code.
-    _copy_web_client(WEB_SOURCE, files / "web")
     (files / "nats").mkdir(exist_ok=True)
     shutil.copyfile(out / NATS_AUTHORIZATION_FILE, files / "nats" / NATS_AUTHORIZATION_FILE.name)
-
-
-def _copy_web_client(source: Path, destination: Path) -> None:
-    """The files the edge serves, for the chart's ConfigMap (only those: no manifests, no licences)."""
-    shutil.rmtree(destination, ignore_errors=True)
-    for relative in web_files(source):
-        (destination / relative).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source / relative, destination / relative)

@@ -2,7 +2,7 @@
 
 Each file is an Envoy `direct_response` read from the docs folder when Envoy loads its config (no extra
 process, no CDN). `athenaeum generate` writes the folder (gen/docs): the document, the page and the Swagger
-UI bundle vendored from its PyPI wheel, gzipped so the chart's ConfigMap stays under Kubernetes' 1 MiB.
+UI bundle vendored from its PyPI wheel, gzipped (Envoy sends them compressed, as they are).
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from services.support.mesh.envoy_connections import handshake_deadline, listener
 from services.support.mesh.envoy_edge_headers import sidecar_codec_limits
 from services.support.mesh.envoy_mtls import downstream_mtls, upstream_mtls
 from services.support.mesh.envoy_resilience import guarded_cluster, outbound_routes
+from services.support.mesh.envoy_sidecar_errors import inbound_local_replies
 from services.support.mesh.topology import Topology
 from services.support.runtime.identity import CLAIMS_HEADER
 
@@ -88,6 +89,7 @@ def _inbound_listener(spec: registry.ServiceSpec, topology: Topology) -> Config:
         set_current_client_cert_details={"uri": True},
         # A request the edge admits (its header cap) is never reset here for its number of headers.
         **sidecar_codec_limits(),
+        local_reply_config=inbound_local_replies(spec.name),  # the service down: the documented Status
     )
     return listener(
         INBOUND,

@@ -1,5 +1,6 @@
 """The edge's error mapping on a real Envoy, for the local replies a running mesh is not made to produce
-on demand: a body over a limit (413), a rate limit (429), no healthy upstream (503).
+on demand: a body over a limit (413), a rate limit (429), no healthy upstream (503); and a sidecar's, whose
+service cannot be reached.
 
 The Envoy here runs the edge's own local_reply_config; the limits are real Envoy filters (buffer,
 local_ratelimit), so what is checked is what Envoy answers when such a limit is configured at the edge.
@@ -20,6 +21,7 @@ from services.support.launcher.envoy_process import EnvoyProcess, start_envoy
 from services.support.mesh.envoy import render
 from services.support.mesh.envoy_common import Config, admin, http_connection_manager, listener
 from services.support.mesh.envoy_edge_errors import json_local_replies
+from services.support.mesh.envoy_sidecar_errors import inbound_local_replies
 
 pytestmark = pytest.mark.integration
 
@@ -29,6 +31,7 @@ RATE_LIMIT_TYPE = "type.googleapis.com/envoy.extensions.filters.http.local_ratel
 NOWHERE = "nowhere"
 ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo"
 RETRY_INFO = "type.googleapis.com/google.rpc.RetryInfo"
+GRPC = {"content-type": "application/grpc", "te": "trailers"}
 
 
 def _rate_limit(bucket: Config | None) -> Config:
@@ -39,7 +42,7 @@ def _rate_limit(bucket: Config | None) -> Config:
     return config
 
 
-def _config(port: int, admin_port: int) -> Config:
+def _config(port: int, admin_port: int, sidecar_port: int) -> Config:
     one_an_hour = {"max_tokens": 1, "tokens_per_fill": 1, "fill_interval": "3600s"}
     routes = [
         {
@@ -68,24 +71,39 @@ def _config(port: int, admin_port: int) -> Config:
         "connect_timeout": "1s",
         "load_assignment": {"cluster_name": NOWHERE, "endpoints": []},
     }
+    sidecar = http_connection_manager(
+        stat_prefix="sidecar",
+        routes=[{"match": {"prefix": "/"}, "route": {"cluster": NOWHERE}}],
+        http_filters=[],
+        local_reply_config=inbound_local_replies("loans"),
+    )
     return {
         "admin": admin(admin_port),
         "static_resources": {
-            "listeners": [listener("edge", "127.0.0.1", port, {"filters": [hcm]})],
+            "listeners": [
+                listener("edge", "127.0.0.1", port, {"filters": [hcm]}),
+                listener("sidecar", "127.0.0.1", sidecar_port, {"filters": [sidecar]}),
+            ],
             "clusters": [empty_cluster],
         },
     }
 
 
 @pytest.fixture(scope="module")
-def edge_url(tmp_path_factory: pytest.TempPathFactory, free_port_source: Iterator[int]) -> Iterator[str]:
+def urls(tmp_path_factory: pytest.TempPathFactory, free_port_source: Iterator[int]) -> Iterator[dict[str, str]]:
+    """One Envoy: a listener with the edge's local replies, one with a sidecar's (its service unreachable)."""
     folder: Path = tmp_path_factory.mktemp("local-replies")
-    port, admin_port = next(free_port_source), next(free_port_source)
+    port, admin_port, sidecar_port = next(free_port_source), next(free_port_source), next(free_port_source)
     config_file = folder / "edge.yaml"
-    config_file.write_text(render(_config(port, admin_port)))
+    config_file.write_text(render(_config(port, admin_port, sidecar_port)))
     envoy: EnvoyProcess = start_envoy(config_file, admin_port=admin_port, log_path=folder / "envoy.log")
     with envoy:
-        yield f"http://127.0.0.1:{port}"
+        yield {"edge": f"http://127.0.0.1:{port}", "sidecar": f"http://127.0.0.1:{sidecar_port}"}
+
+
+@pytest.fixture(scope="module")
+def edge_url(urls: dict[str, str]) -> str:
+    return urls["edge"]
 
 
 def _error_info(reason: str) -> list[dict]:
@@ -145,3 +163,16 @@ def test_a_grpc_caller_gets_the_status_in_grpc_trailers_not_json(edge_url: str) 
 def test_a_successful_answer_is_left_alone(edge_url: str) -> None:
     response = httpx.get(f"{edge_url}/ok")
     assert response.status_code == 200 and response.text == "fine"
+
+
+def test_a_sidecar_whose_service_is_down_answers_upstream_unavailable_with_a_retry(urls: dict[str, str]) -> None:
+    """The sidecar's callers speak gRPC: the details ride in grpc-status-details-bin, equal to the call's status."""
+    response = httpx.post(f"{urls['sidecar']}/athenaeum.loans.v1.LoansService/ListLoans", headers=GRPC, content=b"")
+    message = urllib.parse.unquote(response.headers["grpc-message"])
+    assert response.headers["grpc-status"] == "14"
+    assert message == "the loans service is unavailable for a moment; retry later"
+    status = status_pb2.Status.FromString(base64.b64decode(response.headers["grpc-status-details-bin"]))
+    assert (status.code, status.message) == (14, message)
+    info, retry = error_details_pb2.ErrorInfo(), error_details_pb2.RetryInfo()
+    assert status.details[0].Unpack(info) and status.details[1].Unpack(retry)
+    assert (info.reason, retry.retry_delay.seconds) == ("UPSTREAM_UNAVAILABLE", 1)

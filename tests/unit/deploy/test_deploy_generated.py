@@ -21,9 +21,7 @@ def fresh(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("generated")
     envoy_dir = out / "envoy"
     write_configs(committed_topology(), envoy_dir)
-    deploy.write_generated(
-        ROOT, out, envoy_dir=envoy_dir, descriptor=ROOT / "gen/descriptor/athenaeum.binpb", docs_dir=ROOT / "gen/docs"
-    )
+    deploy.write_generated(ROOT, out, envoy_dir=envoy_dir, descriptor=ROOT / "gen/descriptor/athenaeum.binpb")
     return out
 
 

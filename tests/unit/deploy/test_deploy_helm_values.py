@@ -257,3 +257,9 @@ def test_an_external_database_needs_the_secrets_of_its_passwords(secret: str) ->
     values["postgresql"]["auth"][secret] = ""
     with pytest.raises(helm_python.HelmError, match=rf"postgresql\.auth\.{secret} is required"):
         render(values)
+
+
+@pytest.mark.parametrize("tls", [{"caSecret": "nats-ca"}, {"serverName": "nats.messaging"}])
+def test_nats_tls_is_refused_with_the_bundled_nats_which_speaks_no_tls(tls: dict[str, str]) -> None:
+    with pytest.raises(helm_python.HelmError, match=r"nats\.tls\.\* applies to an existing NATS \(nats\.bundled"):
+        render({"nats": {"tls": tls}})

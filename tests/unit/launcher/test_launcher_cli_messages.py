@@ -8,6 +8,7 @@ import sys
 import tomllib
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import grpc
 import pytest
@@ -224,3 +225,48 @@ def test_up_names_the_web_client_first_among_the_endpoints(tmp_path: Path) -> No
     topology = local_mesh_topology(tmp_path, ports=ports, edge_port=edge_port, edge_admin_port=next(ports))
     mesh = LocalMesh(tmp_path, topology, database_url="postgresql+asyncpg://127.0.0.1:1/x", nats_url="nats://x:1")
     assert next(iter(mesh.endpoints().items())) == ("web", f"http://127.0.0.1:{edge_port}/")
+
+
+def _mesh_without_processes(tmp_path: Path) -> Any:
+    from services.support.launcher.layout import local_mesh_topology
+    from services.support.launcher.mesh import LocalMesh
+    from services.support.mesh.topology import free_ports
+
+    ports = free_ports()
+    topology = local_mesh_topology(tmp_path, ports=ports, edge_port=next(ports), edge_admin_port=next(ports))
+    return LocalMesh(tmp_path, topology, database_url="postgresql+asyncpg://127.0.0.1:1/x", nats_url="nats://x:1")
+
+
+def test_up_names_each_services_metrics_endpoint(tmp_path: Path) -> None:
+    """On one host every service's /metrics has a port of its own: `up` (and launcher.json) say which."""
+    from services.support.mesh import registry
+
+    mesh = _mesh_without_processes(tmp_path)
+    endpoints = mesh.endpoints()
+    for spec in registry.SERVICES:
+        placement = mesh.topology.placement(spec.name)
+        assert endpoints[f"{spec.name} metrics"] == f"http://127.0.0.1:{placement.metrics_port}/metrics"
+    mesh.startup_seconds, mesh.envoys = 1.0, False
+    with cli_running.console.capture() as captured:
+        cli_running.print_ready(mesh)
+    (row,) = [line for line in captured.get().splitlines() if "loans metrics" in line]
+    assert endpoints["loans metrics"] in row
+
+
+def test_status_lists_each_services_metrics_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from services.support.launcher import cli_tools
+
+    url = "http://127.0.0.1:7108/metrics"
+    process = {"name": "loans", "pid": 1, "create_time": 0.0, "role": "service", "health_target": "x"}
+    state.state_path(tmp_path).write_text(
+        json.dumps({"ready": True, "endpoints": {"loans metrics": url}, "processes": [process]})
+    )
+    monkeypatch.setattr(state, "running_launcher", lambda data_dir: 1)
+    monkeypatch.setattr(state, "is_same_process", lambda pid, create_time: True)
+    monkeypatch.setattr(cli_tools, "process_health", lambda entry: "SERVING")
+
+    result = CliRunner().invoke(cli.app, ["status", "--data-dir", str(tmp_path)], env={"COLUMNS": "200"})
+
+    assert result.exit_code == 0, result.output
+    (row,) = [line for line in result.output.splitlines() if "loans" in line]
+    assert url in row and "SERVING" in row

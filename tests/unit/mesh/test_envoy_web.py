@@ -140,24 +140,20 @@ def test_containers_find_the_files_where_the_committed_edge_config_looks() -> No
     assert routes["/"]["direct_response"]["body"]["filename"] == f"{CONTAINER_WEB_ROOT}/index.html"
     compose_edge = yaml.safe_load((ROOT / deploy.COMPOSE_FILE).read_text())["services"]["edge"]
     assert f"./web:{CONTAINER_WEB_ROOT}:ro" in compose_edge["volumes"]
-    chart_copy = ROOT / deploy.CHART_FILES / "web"
-    assert sorted(p.relative_to(chart_copy).as_posix() for p in chart_copy.rglob("*") if p.is_file()) == web_files()
     edge_template = (ROOT / deploy.CHART_DIR / "templates" / "edge.yaml").read_text()
     assert f"mountPath: {CONTAINER_WEB_ROOT}" in edge_template
 
 
-def test_the_chart_mounts_every_file_at_its_path_in_the_edge_pod() -> None:
+def test_the_chart_mounts_the_images_copy_of_web_at_its_path_in_the_edge_pod() -> None:
     from helm_python import Chart
 
     with Chart.load(str(ROOT / deploy.CHART_DIR)) as chart:
         rendered = chart.render(None, name="athenaeum", namespace="library")
     docs = [doc for name, text in rendered.items() if name.endswith(".yaml") for doc in yaml.safe_load_all(text) if doc]
-    (config_map,) = [d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "athenaeum-web"]
     (edge,) = [d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == registry.EDGE]
-    (volume,) = [v for v in edge["spec"]["template"]["spec"]["volumes"] if v["name"] == "web"]
-    items = {item["path"]: item["key"] for item in volume["configMap"]["items"]}
-    assert sorted(items) == web_files()
-    assert all(
-        base64.b64decode(config_map["binaryData"][key]) == (WEB_SOURCE / path).read_bytes()
-        for path, key in items.items()
-    )
+    spec = edge["spec"]["template"]["spec"]
+    (mount,) = [m for m in spec["containers"][0]["volumeMounts"] if m["mountPath"] == str(CONTAINER_WEB_ROOT)]
+    volume = {"mountPath": "/static", "name": mount["name"]}
+    (copier,) = [c for c in spec["initContainers"] if volume in c["volumeMounts"]]
+    # The image holds web/ at /app/web (Dockerfile), copied whole into the volume the edge serves it from.
+    assert "/app/web" in copier["command"] and mount["subPath"] == "web"

@@ -1,0 +1,39 @@
+"""What a sidecar answers by itself when its service cannot: the documented UPSTREAM_UNAVAILABLE (or
+UPSTREAM_TIMEOUT, UPSTREAM_MALFORMED), not Envoy's own wording.
+
+A service process that is down or restarting behind a live sidecar makes the sidecar answer the call itself:
+every caller of a sidecar speaks gRPC, so that is grpc-status 14 with a grpc-message such as "upstream
+connect error or disconnect/reset before headers…" and no details. The edge passes a sidecar's answer through
+as a service's (its transcoder turns grpc-status-details-bin into the JSON Status), so the edge's own
+local_reply_config never sees it: here the sidecar gives it the same shape as the edge's local replies, with
+a plain message naming the service, an ErrorInfo and (for an unavailable one) a RetryInfo. Its mappers are
+evaluated for local replies only; a refusal of RBAC (403, PERMISSION_DENIED) keeps Envoy's own answer.
+"""
+
+from __future__ import annotations
+
+from services.support.mesh.envoy_common import Config
+from services.support.mesh.envoy_edge_errors import LOCAL_REPLIES, grpc_reply, status_is
+
+SERVICE_DOWN_RETRY_AFTER_SECONDS = 1
+"""The launcher and Kubernetes restart a service within seconds; a retry with the same request_id is safe."""
+UPSTREAM_FAILURES = {
+    502: "the {service} service answered something that is not gRPC",
+    503: "the {service} service is unavailable for a moment; retry later",
+    504: "the {service} service did not answer in time",
+}
+
+
+def inbound_local_replies(service: str) -> Config:
+    """local_reply_config of `service`'s inbound listener: its upstream failures as documented Statuses."""
+    mappers = []
+    for status, message in UPSTREAM_FAILURES.items():
+        code, reason = LOCAL_REPLIES[status]
+        retry_after = SERVICE_DOWN_RETRY_AFTER_SECONDS if status == 503 else None
+        mappers.append(
+            {
+                "filter": status_is("EQ", status, f"sidecar.local_reply_{status}"),
+                **grpc_reply(code, reason, message.format(service=service), retry_after=retry_after),
+            }
+        )
+    return {"mappers": mappers}
