@@ -36,8 +36,8 @@ from services.events.data.unit_of_work import SqlEventsUnitOfWork
 from services.events.domain.budget import BudgetPolicy, RecordingBudget
 from services.events.settings import EventsSettings
 from services.support.runtime.auth import RevocationFeed
+from services.support.runtime.batch_consumers import BatchConsumer
 from services.support.runtime.clock import SystemClock
-from services.support.runtime.consumers import BatchConsumer
 from services.support.runtime.infrastructure import Infrastructure
 from services.support.runtime.messaging import ConsumerSpec
 from services.support.runtime.server import ServiceApp, run, served

@@ -16,8 +16,8 @@ from services.events.api.audit import Unreadable, audit_of
 from services.events.app.ports import EventsUnitOfWork
 from services.events.app.recording import store_accepted, store_events
 from services.events.domain.model import AcceptedBatch, EventRecord
+from services.support.runtime.batch_consumers import BatchHandler
 from services.support.runtime.clock import Clock
-from services.support.runtime.consumers import BatchHandler
 from services.support.runtime.messaging import CONTEXTS, ConsumerSpec, stream_name
 
 log = logging.getLogger("athenaeum.events.consumers")

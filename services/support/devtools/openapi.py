@@ -18,16 +18,8 @@ from google.protobuf import descriptor_pb2
 from athenaeum.api.v1 import access_pb2
 from services.support.devtools.openapi_errors import error_components, error_responses
 from services.support.devtools.openapi_paths import Binding, PathParameter, bindings, openapi_path
-from services.support.devtools.openapi_schemas import (
-    SAMPLE_ID,
-    FieldProto,
-    ProtoIndex,
-    Schema,
-    SchemaBuilder,
-    behaviors,
-    is_map,
-    schema_name,
-)
+from services.support.devtools.openapi_schemas import SAMPLE_ID, Schema, SchemaBuilder, behaviors, schema_name
+from services.support.devtools.proto_index import FieldProto, ProtoIndex, is_map
 from services.support.mesh.envoy_edge_guard import refused_in_query
 
 BEARER = "bearerAuth"

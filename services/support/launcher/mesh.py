@@ -16,12 +16,10 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 from services.support.launcher import components, state
-from services.support.launcher.credentials import kept_secret, without_secret
-from services.support.launcher.database_roles import role_url
 from services.support.launcher.local_postgres import LocalPostgres
+from services.support.launcher.mesh_endpoints import MeshEndpoints
 from services.support.launcher.mesh_processes import MeshProcesses
 from services.support.launcher.nats import LocalNats
 from services.support.launcher.ownership import private_folder
@@ -32,7 +30,7 @@ from services.support.launcher.readiness import (
     grpc_health_status,
     wait_until,
 )
-from services.support.launcher.sink_servers import LocalSinks, SinkAddresses, password_file
+from services.support.launcher.sink_servers import LocalSinks, SinkAddresses
 from services.support.mesh import registry
 from services.support.mesh.topology import Topology, free_ports
 
@@ -43,7 +41,7 @@ class StartupAborted(RuntimeError):
     """Another part of the start-up failed first."""
 
 
-class LocalMesh(MeshProcesses):
+class LocalMesh(MeshProcesses, MeshEndpoints):
     """Runs a `local_topology` mesh under `data_dir` (logs, certs, Envoy configs, Postgres, JetStream)."""
 
     def __init__(
@@ -110,35 +108,6 @@ class LocalMesh(MeshProcesses):
         if run_sinks and topology.edge_admin_socket is not None:  # ours: sent to on sockets in the run folder
             self.sinks = dataclasses.replace(self.sinks, socket_dir=topology.edge_admin_socket.parent)
         self._local_sinks = LocalSinks(self.data_dir / "sinks", self.sinks, self._supervisor) if run_sinks else None
-
-    # Addresses (besides the topology's own, in MeshAddresses) -------------------------------------
-
-    def database_url(self, service: str) -> str:
-        """The SQLAlchemy URL of a service's own database, as the service signs in: as its own role."""
-        return role_url(self.postgres.admin_url, registry.service(service).database, self._role_password(service))
-
-    def _role_password(self, service: str) -> str:
-        return kept_secret(self.data_dir / "postgres" / "roles" / service)
-
-    @property
-    def sinks_password_file(self) -> Path | None:
-        """Where the password of our sinks' pages is (user athenaeum); None when the sinks are not ours."""
-        return password_file(self._local_sinks.store_dir) if self._local_sinks is not None else None
-
-    def endpoints(self) -> dict[str, str]:
-        """What a human or a tool needs to talk to the mesh."""
-        edge = {
-            "web": f"{self.edge_url}/",  # the web client, served by the edge
-            "rest": self.edge_url,
-            "grpc": self.edge_grpc_target,
-            "api docs": f"{self.edge_url}/docs",
-            "admin": self.edge_admin_url,
-        }
-        outside = {"mail": self.sinks.mail_url, "smtp": self.sinks.smtp_address, "sms": self.sinks.sms_url}
-        # Without their secrets: these are printed and recorded (the secrets are in files beside the data).
-        stores = {"nats": without_secret(self.nats_url), "postgres": without_secret(self.postgres.shown_url)}
-        metrics = components.metrics_endpoints(self.topology, self.services)
-        return {**(edge if self.envoys else {}), **stores, **outside, **metrics}
 
     # Start / stop ----------------------------------------------------------------------------------
 
@@ -226,26 +195,6 @@ class LocalMesh(MeshProcesses):
                     extra_env=self.service_environment(),
                 )
             )
-
-    def service_environment(self) -> dict[str, str]:
-        """What every service of this mesh is told besides the runtime's contract: where the sinks are, and
-        the web client's address for links in messages (a reset link), which is this mesh's edge, and the
-        `environment` it was made with (settings of the library, e.g. its branches, for this mesh alone). An
-        ATHENAEUM_WEB_URL of the environment (a proxy in front of the edge) is kept; with our NATS, the CA its
-        certificate is checked by."""
-        web = {} if os.environ.get("ATHENAEUM_WEB_URL") else {"ATHENAEUM_WEB_URL": self.web_url}
-        ca_file = self._local_nats.ca_file if self._local_nats is not None else None
-        nats = {"ATHENAEUM_NATS_CA_FILE": str(ca_file)} if ca_file is not None else {}
-        return {**self.sinks.service_environment(), **web, **nats, **self._environment}
-
-    def nats_client_options(self) -> dict[str, Any]:
-        """nats-py's options besides the URL for a client of this mesh's NATS (a bench's): TLS first, trusting the
-        mesh CA, with our own NATS; none with a NATS of the caller's."""
-        return self._local_nats.client_options() if self._local_nats is not None else {}
-
-    @property
-    def web_url(self) -> str:
-        return f"http://localhost:{self.topology.edge_port}"
 
     def _start_envoys(self) -> None:
         from services.support.mesh.certs import ensure_mesh_certs

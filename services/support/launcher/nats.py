@@ -12,7 +12,7 @@ any account may bind a loopback port the moment the server lets go of it (a rest
 
 With a CA (the mesh's: `up`), the server speaks TLS first with a certificate that CA signs, and every client
 (the services, the checks here) verifies it before it sends anything: a stand-in on the port gets no password.
-What a stand-in acknowledges is not marked published unless it names the subject's own stream (outbox.py)."""
+What a stand-in acknowledges is not marked published unless it names the subject's own stream (outbox_relay.py)."""
 
 from __future__ import annotations
 

@@ -4,7 +4,8 @@ subscribe again and go on from where they stopped, and while they cannot, health
 `DurableConsumer`: a named pull consumer the server remembers; each message is acked only after the
 handler's own commit, retried with a delay on failure (while a dependency is away, for as long as it takes)
 and dead-lettered after the last try (redelivery.py). The loop here also runs the followers (followers.py),
-which read a stream from a point onwards with no server-side state.
+which read a stream from a point onwards with no server-side state. `BatchConsumer` (batch_consumers.py)
+hands whole fetches to its handler.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 import nats
@@ -236,57 +237,6 @@ class DurableConsumer(ConsumerLoop):
         await message.term()
         self.failures.forget(message)
         CONSUMER_MESSAGES.labels(self.spec.durable, "dead_lettered").inc()
-
-
-BatchHandler = Callable[[list[Msg]], Awaitable[Sequence[Msg]]]
-"""Handles a whole fetch (one transaction for many messages); returns the messages it could not read."""
-
-
-class BatchConsumer(DurableConsumer):
-    """A durable consumer that hands whole fetches to its handler: one transaction for many messages.
-    Messages are acked once the handler returns; those it could not read are dead-lettered at once; when it
-    raises, the whole fetch is retried (or dead-lettered after the last delivery, unless max_deliver is -1:
-    retried until it works, for work that must not be lost)."""
-
-    def __init__(self, link: NatsLink, spec: ConsumerSpec, handler: BatchHandler, *, name: str = "",
-                 failures: Failures | None = None) -> None:  # fmt: skip
-        # Its own health only: one under the durable's name too would report a consumer down that never ran.
-        super().__init__(link, spec, self._unused, failures=failures, health=ConsumerHealth(name or spec.durable))
-        self.batch_handler = handler
-
-    @staticmethod
-    async def _unused(message: Msg) -> None:
-        raise NotImplementedError  # whole fetches go to the batch handler
-
-    async def _handle(self, js: JetStreamContext, messages: list[Msg]) -> None:
-        if not messages:
-            return
-        first = messages[0]
-        message_id = (first.headers or {}).get("Nats-Msg-Id", "")
-        with consuming(first.subject, message_id=message_id, headers=first.headers) as span:
-            try:
-                unreadable = await self.batch_handler(messages)
-            except Exception as error:
-                span.record_exception(error)
-                for message in messages:
-                    await self._retry_or_dead_letter(js, message, error)
-                return
-        dead = {id(message) for message in unreadable}
-        for message in messages:
-            if id(message) in dead:
-                await self._dead_letter(js, message, "unreadable")
-            else:
-                await self._ack(message)
-        CONSUMER_MESSAGES.labels(self.spec.durable, "acked").inc(len(messages) - len(dead))
-
-
-async def consume_batches(link: NatsLink, spec: ConsumerSpec, handler: BatchHandler, *, workers: int = 1) -> None:
-    """`workers` pull subscriptions on one durable consumer, each handing whole fetches to `handler`."""
-    failures = Failures()  # a message retried may come to another worker
-    consumers = [
-        BatchConsumer(link, spec, handler, name=f"{spec.durable}#{n}", failures=failures) for n in range(workers)
-    ]
-    await asyncio.gather(*(consumer.run() for consumer in consumers))
 
 
 async def _quietly(cleanup: Awaitable[object]) -> None:

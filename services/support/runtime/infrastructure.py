@@ -15,7 +15,8 @@ from services.support.runtime.engine import create_engine, read_session_factory,
 from services.support.runtime.followers import Follower
 from services.support.runtime.health import DependencyCheck, database_check, nats_check
 from services.support.runtime.messaging import NatsLink
-from services.support.runtime.outbox import PUBLISHED_LONG_AGO, OutboxRelay
+from services.support.runtime.outbox import PUBLISHED_LONG_AGO
+from services.support.runtime.outbox_relay import OutboxRelay
 from services.support.runtime.request_ledger import RequestLedger
 from services.support.runtime.server import Served, ServiceApp
 from services.support.runtime.settings import BaseServiceSettings

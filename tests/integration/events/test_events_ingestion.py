@@ -28,8 +28,8 @@ from services.events.domain.model import Recorder
 from services.support.launcher.nats import LocalNats
 from services.support.launcher.processes import Supervisor
 from services.support.launcher.readiness import wait_until
+from services.support.runtime.batch_consumers import consume_batches
 from services.support.runtime.clock import SystemClock
-from services.support.runtime.consumers import consume_batches
 from services.support.runtime.errors import DependencyUnavailable, InvalidArgument, Throttled
 from services.support.runtime.messaging import ConsumerSpec, NatsLink
 from services.support.runtime.wire import timestamp

@@ -15,9 +15,9 @@ from typer.testing import CliRunner
 from services.support.launcher import cli
 from services.support.launcher.sink_http import serve_http
 from services.support.launcher.sink_pages import header_fields
+from services.support.launcher.sink_receivers import DEV_SMS_ACCOUNT, DEV_SMS_TOKEN, SmsApi, mail_routes, sms_routes
 from services.support.launcher.sink_servers import password_file
 from services.support.launcher.sink_store import Store
-from services.support.launcher.sinks import DEV_SMS_ACCOUNT, DEV_SMS_TOKEN, SmsApi, mail_routes, sms_routes
 from services.support.launcher.state import write_state
 from services.support.mesh.topology import free_ports
 

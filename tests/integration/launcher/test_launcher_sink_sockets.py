@@ -25,8 +25,8 @@ from services.notifications.domain.kinds import Channel, Kind
 from services.notifications.domain.notifications import Content, Notification
 from services.support.launcher.processes import Supervisor
 from services.support.launcher.sink_http import basic_authorization
+from services.support.launcher.sink_receivers import DEV_SMS_ACCOUNT, DEV_SMS_TOKEN
 from services.support.launcher.sink_servers import LocalSinks, SinkAddresses
-from services.support.launcher.sinks import DEV_SMS_ACCOUNT, DEV_SMS_TOKEN
 from services.support.mesh.topology import free_ports
 
 pytestmark = pytest.mark.integration

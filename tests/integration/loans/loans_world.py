@@ -18,7 +18,8 @@ from unit.loans.desk import ADMIN, CURRENCY, DESK, Crash, Desk, crash
 from services.loans.data.tables import circulation_rules
 from services.support.runtime.consumers import ConsumerHealth
 from services.support.runtime.messaging import NatsLink
-from services.support.runtime.outbox import OUTBOX, OutboxRelay
+from services.support.runtime.outbox import OUTBOX
+from services.support.runtime.outbox_relay import OutboxRelay
 
 __all__ = ["ADMIN", "CURRENCY", "DESK", "START", "Crash", "World", "crash", "relaying", "running"]
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

@@ -17,7 +17,8 @@ from services.loans.app.issuing import IssueLoan
 from services.loans.app.returning import ReturnLoan
 from services.support.launcher.nats import LocalNats
 from services.support.runtime.messaging import stream_name
-from services.support.runtime.outbox import OUTBOX, OutboxRelay
+from services.support.runtime.outbox import OUTBOX
+from services.support.runtime.outbox_relay import OutboxRelay
 
 pytestmark = pytest.mark.integration
 

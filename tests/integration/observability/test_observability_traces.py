@@ -27,7 +27,8 @@ from services.support.runtime.consumers import consume
 from services.support.runtime.engine import create_engine
 from services.support.runtime.interceptors import ServerInterceptor
 from services.support.runtime.messaging import ConsumerSpec, NatsLink, stream_name, subject
-from services.support.runtime.outbox import OUTBOX, OutboxMessage, OutboxRelay, messaging_metadata
+from services.support.runtime.outbox import OUTBOX, OutboxMessage, messaging_metadata
+from services.support.runtime.outbox_relay import OutboxRelay
 from services.support.runtime.settings import BaseServiceSettings
 from services.support.runtime.telemetry import JsonFormatter
 from services.support.runtime.tracing import client_interceptors, configure_tracing

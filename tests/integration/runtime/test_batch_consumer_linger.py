@@ -9,7 +9,7 @@ import uuid
 import nats as nats_py
 import pytest
 
-from services.support.runtime.consumers import BatchConsumer
+from services.support.runtime.batch_consumers import BatchConsumer
 from services.support.runtime.messaging import ConsumerSpec, NatsLink, stream_name
 
 pytestmark = pytest.mark.integration

@@ -16,7 +16,8 @@ from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig
 
 from services.support.runtime import redelivery
-from services.support.runtime.consumers import BatchConsumer, DurableConsumer
+from services.support.runtime.batch_consumers import BatchConsumer
+from services.support.runtime.consumers import DurableConsumer
 from services.support.runtime.errors import DependencyUnavailable
 from services.support.runtime.messaging import DLQ_STREAM, ConsumerSpec, NatsLink, stream_name
 

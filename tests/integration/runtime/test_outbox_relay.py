@@ -18,7 +18,8 @@ from services.catalog.domain.books import BookDetails
 from services.support.runtime.clock import FixedClock
 from services.support.runtime.engine import session_factory
 from services.support.runtime.messaging import EVENT_TYPE_HEADER, NatsLink, stream_name
-from services.support.runtime.outbox import OUTBOX, OutboxRelay
+from services.support.runtime.outbox import OUTBOX
+from services.support.runtime.outbox_relay import OutboxRelay
 
 pytestmark = pytest.mark.integration
 CLOCK = FixedClock(datetime(2026, 11, 21, 9, 0, tzinfo=UTC))

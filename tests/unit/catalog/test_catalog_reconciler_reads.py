@@ -13,7 +13,8 @@ from services.catalog.domain.books import Book, BookDetails
 from services.catalog.domain.copies import Copy
 from services.catalog.domain.copy_values import CopyDetails, CopyStatus
 from services.support.runtime.clock import FixedClock
-from tests.unit.catalog.fakes import FakeCatalog, FakeCopyRepository
+from tests.unit.catalog.fake_catalog_repositories import FakeCopyRepository
+from tests.unit.catalog.fakes import FakeCatalog
 
 NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 

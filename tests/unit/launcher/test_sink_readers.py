@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from services.support.launcher.sink_http import READER, basic_authorization, serve_http
+from services.support.launcher.sink_receivers import DEV_SMS_ACCOUNT, DEV_SMS_TOKEN, SmsApi, mail_routes, sms_routes
 from services.support.launcher.sink_store import Store
-from services.support.launcher.sinks import DEV_SMS_ACCOUNT, DEV_SMS_TOKEN, SmsApi, mail_routes, sms_routes
 
 PASSWORD = "only-the-owner-knows"
 READING = ["/", "/messages", "/messages?since=0", "/messages/1"]

@@ -19,8 +19,8 @@ from aiosmtpd.smtp import SMTP
 
 from services.support.launcher.sink_http import serve_http
 from services.support.launcher.sink_pages import decoded_headers, header_fields
+from services.support.launcher.sink_receivers import DEV_SMS_ACCOUNT, DEV_SMS_TOKEN, MailHandler, SmsApi, sms_routes
 from services.support.launcher.sink_store import Store
-from services.support.launcher.sinks import DEV_SMS_ACCOUNT, DEV_SMS_TOKEN, MailHandler, SmsApi, sms_routes
 
 
 def test_the_store_writes_its_file_once_per_flush_and_reads_it_back(tmp_path: Path) -> None:

@@ -29,7 +29,8 @@ from services.support.runtime.conflicts import CONCURRENT_UPDATE
 from services.support.runtime.errors import Conflict
 from services.support.runtime.events import DomainEvent
 
-from .fake_repositories import FakeHoldRepository, FakeLoanRepository, FakeRequestLog
+from .fake_hold_repository import FakeHoldRepository
+from .fake_repositories import FakeLoanRepository, FakeRequestLog
 from .fake_rules_and_fines import FakeClosedDayRepository, FakeFineRepository, FakeRuleRepository
 
 T = TypeVar("T")

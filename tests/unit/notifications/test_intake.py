@@ -14,8 +14,9 @@ from services.notifications.domain.templates import Template
 from services.support.runtime.clock import FixedClock
 
 from .conftest import NOON, RULES
+from .fake_notification_repositories import FakeTemplates
 from .fake_peers import BrokenRenderer, FakeCatalog
-from .fakes import FakeTemplates, recipient
+from .fakes import recipient
 
 DEADLINE = NOON + timedelta(days=3)
 

@@ -12,7 +12,8 @@ from services.notifications.data.template_seeds import BUILTIN
 from services.notifications.domain.kinds import KINDS, Channel, Kind
 from services.notifications.domain.sms_text import is_gsm7, plain, segments
 
-from .fakes import FakeTemplates, recipient
+from .fake_notification_repositories import FakeTemplates
+from .fakes import recipient
 from .test_templates_and_messages import _message, _send
 
 SAMPLES = {

@@ -13,7 +13,7 @@ from services.notifications.data.template_seeds import BUILTIN
 from services.notifications.domain.kinds import Channel, Kind
 from services.support.runtime.errors import InvalidArgument
 
-from .fakes import FakeTemplates
+from .fake_notification_repositories import FakeTemplates
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from typing import Any
 
 from prometheus_client import REGISTRY
 
-from services.support.runtime.consumers import BatchConsumer
+from services.support.runtime.batch_consumers import BatchConsumer
 from services.support.runtime.messaging import ConsumerSpec
 
 

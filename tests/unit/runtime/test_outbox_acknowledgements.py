@@ -9,7 +9,7 @@ import pytest
 from nats.js.api import PubAck
 
 from services.support.runtime.messaging import stream_of
-from services.support.runtime.outbox import OutboxRelay
+from services.support.runtime.outbox_relay import OutboxRelay
 
 
 class _AnsweringJetStream:
