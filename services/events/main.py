@@ -131,6 +131,7 @@ async def build(settings: EventsSettings, zygotes: Sequence[Zygote] = ()) -> Ser
         checks=checks,
         # A batch's request_id is its JetStream Msg-Id: the stream drops a repeat, with no database on the path.
         request_ledger=False,
+        writes_to_nats=True,  # a batch is accepted once it is on the ingest stream: no NATS, no recording
     )
 
 

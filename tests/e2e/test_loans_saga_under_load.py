@@ -22,7 +22,7 @@ from test_loans_through_the_mesh import new_book
 from athenaeum.loans.v1 import loans_pb2, loans_pb2_grpc
 from services.support.launcher import components
 from services.support.launcher.processes import ManagedProcess, ProcessSpec, Supervisor
-from services.support.launcher.readiness import grpc_health_status, wait_until
+from services.support.launcher.readiness import service_health, wait_until
 from services.support.mesh.registry import EDGE, spiffe_id
 from services.support.runtime.identity import CLAIMS_HEADER
 
@@ -50,7 +50,7 @@ def loans_process(mesh, launcher_dir: Path, name: str, **settings: str) -> Itera
 
 
 def wait_serving(process: ManagedProcess, target: str) -> None:
-    wait_until(lambda: grpc_health_status(target) == "SERVING", timeout=60, what=process.name,
+    wait_until(lambda: service_health(target) == "SERVING", timeout=60, what=process.name,
                check_alive=process.check_alive)  # fmt: skip
 
 

@@ -9,14 +9,14 @@ import httpx
 import pytest
 
 from athenaeum.catalog.v1 import catalog_pb2, catalog_pb2_grpc
-from services.support.launcher.readiness import envoy_is_live, grpc_health_status
+from services.support.launcher.readiness import envoy_is_live, service_health
 from services.support.mesh import registry
 
 pytestmark = pytest.mark.e2e
 
 
 def test_every_service_is_serving_and_every_envoy_is_live(mesh) -> None:
-    assert {name: grpc_health_status(mesh.app_target(name)) for name in mesh.services} == {
+    assert {name: service_health(mesh.app_target(name)) for name in mesh.services} == {
         spec.name: "SERVING" for spec in registry.SERVICES
     }
     admin_ports = [mesh.topology.edge_admin_port, *(mesh.topology.placement(n).admin_port for n in mesh.services)]

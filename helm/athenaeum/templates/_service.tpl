@@ -148,7 +148,10 @@ spec:
           ports:
             - {name: metrics, containerPort: {{ $ports.metrics }}, protocol: TCP}
           # The service listens on loopback; kubelet's gRPC probes reach its health through the sidecar's
-          # ops listener. Readiness follows Postgres and NATS; liveness only that the process answers.
+          # ops listener. Readiness follows Postgres, not NATS (the outbox rides a NATS outage out: a NATS
+          # pod rescheduled must not empty every Service; the events service, whose batches go to JetStream
+          # directly, excepted); NATS shows as health service "messaging" and in alerts. Liveness only that
+          # the process answers.
           startupProbe:
             grpc: {port: {{ $ports.ops }}, service: liveness}
             periodSeconds: 1

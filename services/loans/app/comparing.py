@@ -14,17 +14,19 @@ circulation, and the repairs loans may make on its own:
   staff. (A copy out on a loan not recorded here is checked in when staff take it back: returning it by barcode, see
   unrecorded.py; checked in here, it would be offered to the queue while it is most likely with a patron.)
 
-The catalog is read first and loans after, so a hold step under way between the two reads looks like drift; a
-hold shelf mismatch is read again on both sides before it is reported or repaired (`_agree_now`).
+The catalog is read first and loans after, so a step under way between the two reads looks like drift: a loan
+that moved within the saga timeout (an issue or a return, or a declaration of loss, under way or just done) is
+left alone, neither reported nor repaired, until its saga's own timeout has passed; a hold shelf mismatch is read
+again on both sides before it is reported or repaired (`_agree_now`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 
 from services.loans.app.passing_over import may_not_borrow, pass_over
 from services.loans.app.peers import Catalog
@@ -37,7 +39,7 @@ from services.loans.domain.borrowing import CopyInfo
 from services.loans.domain.branches import LibraryBranches
 from services.loans.domain.hold_record import HOLD, HoldStatus
 from services.loans.domain.holds import Hold
-from services.loans.domain.loan_record import LOAN, LoanStatus
+from services.loans.domain.loan_record import LOAN
 from services.support.runtime.clock import Clock
 from services.support.runtime.errors import DomainError, NotFound
 from services.support.runtime.names import NamePattern
@@ -83,16 +85,17 @@ class _Comparison:
 
     async def loans(self, on_loan: list[CopyInfo]) -> None:
         now = self.clock.now()
+        catalog_view = {copy.name: copy.current_loan for copy in on_loan}
         async with self.uow:
             active = await self.uow.loans.active_copies()
             statuses = await self.uow.loans.statuses(ours((copy.current_loan for copy in on_loan), LOAN))
-        catalog_view = {copy.name: copy.current_loan for copy in on_loan}
+            in_flight = await self._in_flight(on_loan, active, catalog_view, now)
         for copy in on_loan:
             if active.get(copy.name) == copy.current_loan:
                 continue
-            status, _copy, created_at = statuses.get(copy.current_loan, (None, "", now))
-            if status == LoanStatus.PENDING and created_at > now - self.saga_timeout:
-                continue  # an issue in flight
+            if copy.current_loan in in_flight or active.get(copy.name) in in_flight:
+                continue  # an issue or a return under way (or just done) between the two reads
+            status = statuses.get(copy.current_loan, (None, "", now))[0]
             if status is None:  # most likely out with its patron: checked in when staff take it back
                 self.discrepancies.append(
                     f"{copy.name} is out on {copy.current_loan or 'no loan'} in the catalog, which is not recorded"
@@ -105,8 +108,21 @@ class _Comparison:
             if not self.dry_run:  # a loan of ours that ended: the copy is back
                 await _check_back_in(copy.name, copy.current_loan, self.catalog)
         for copy_name, loan in active.items():
-            if catalog_view.get(copy_name) != loan:
+            if catalog_view.get(copy_name) != loan and not {loan, catalog_view.get(copy_name)} & in_flight:
                 self.discrepancies.append(f"{loan} is active here but the catalog does not have {copy_name} out on it")
+
+    async def _in_flight(
+        self, on_loan: list[CopyInfo], active: Mapping[str, str], catalog_view: Mapping[str, str], now: datetime
+    ) -> set[str]:
+        """The loans of a mismatch that moved within the saga timeout (made, issued, their return or loss begun
+        or done): their saga may be under way, its catalog step and loans' on either side of the two reads, and
+        its own timeout has not passed (after it, the reconciler finishes or undoes a saga left half-way)."""
+        mismatched = [
+            *(copy.current_loan for copy in on_loan if active.get(copy.name) != copy.current_loan),
+            *(loan for copy_name, loan in active.items() if catalog_view.get(copy_name) != loan),
+        ]
+        moved = await self.uow.loans.moved_at(ours(mismatched, LOAN)) if mismatched else {}
+        return {loan for loan, at in moved.items() if at > now - self.saga_timeout}
 
     async def _agree_now(self, copy_name: str, hold_id: uuid.UUID) -> bool:
         """Whether the copy and the hold agree when read again, one after the other: the catalog and loans were

@@ -99,6 +99,9 @@ class LoanRepository(Protocol):
     async def active_copies(self) -> dict[str, str]:
         """copy -> loan name, for every ACTIVE loan."""
 
+    async def moved_at(self, names: Sequence[str]) -> dict[str, datetime]:
+        """name -> when the loan last moved (made, issued, its end begun, ended), for those among `names`."""
+
 
 class FineRepository(Protocol):
     async def add(self, fine: Fine) -> None:

@@ -248,6 +248,17 @@ class SqlLoanRepository(TrackingRepository):
         ).all()
         return {LOAN.format(r.id): (LoanStatus(r.status), r.copy, r.created_at) for r in rows}
 
+    async def moved_at(self, names: Sequence[str]) -> dict[str, datetime]:
+        """name -> when the loan last moved (made, issued, its end begun, ended), for those among `names`."""
+        ids = [LOAN.parse_id(name) for name in names if LOAN.matches(name)]
+        if not ids:
+            return {}
+        # GREATEST skips NULLs: a loan not issued, or whose end has not begun, moved last when it was made.
+        moved = sa.func.greatest(loans.c.created_at, loans.c.issued_at, loans.c.return_started_at, loans.c.returned_at)
+        statement = sa.select(loans.c.id, moved.label("moved")).where(loans.c.id.in_(ids))
+        rows = (await self.session.execute(statement)).all()
+        return {LOAN.format(r.id): r.moved for r in rows}
+
     async def active_copies(self) -> dict[str, str]:
         """copy -> loan name, for every ACTIVE loan (reconciliation compares it with the catalog)."""
         rows = (

@@ -62,11 +62,11 @@ def status(data_dir: FoundDataDir = None) -> None:
 def process_health(entry: dict[str, Any]) -> str:
     """One recorded process's health, asked the way its kind answers (gRPC health, Envoy's admin, a query)."""
     from services.support.launcher.nats import jetstream_answers
-    from services.support.launcher.readiness import envoy_is_live, grpc_health_status, http_body
+    from services.support.launcher.readiness import envoy_is_live, http_body, service_health
 
     role = entry.get("role")
     if role == "service":
-        return grpc_health_status(entry["health_target"])
+        return service_health(entry["health_target"])
     if role == "envoy":
         return "LIVE" if envoy_is_live(entry["admin_port"]) else "NOT LIVE"
     if role == "postgres":

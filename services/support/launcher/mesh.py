@@ -27,7 +27,7 @@ from services.support.launcher.postgres import PostgresServer
 from services.support.launcher.processes import ManagedProcess, Supervisor
 from services.support.launcher.readiness import (
     envoy_is_live,
-    grpc_health_status,
+    service_health,
     wait_until,
 )
 from services.support.launcher.sink_servers import LocalSinks, SinkAddresses
@@ -173,7 +173,7 @@ class LocalMesh(MeshProcesses, MeshEndpoints):
             self._progress(f"mail sink {self.sinks.mail_url} and SMS sink {self.sinks.sms_url} are up")
         self._migrate_and_start_services()
         if self.services:
-            self._wait_all(self.services, lambda name: grpc_health_status(self.app_target(name)) == "SERVING")
+            self._wait_all(self.services, lambda name: service_health(self.app_target(name)) == "SERVING")
             self._progress("every service is SERVING")
 
     def _migrate_and_start_services(self) -> None:

@@ -15,7 +15,7 @@ from services.support.launcher.processes import ManagedProcess, RestartPolicy, S
 from services.support.launcher.readiness import (
     envoy_is_live,
     envoy_sees_every_host_healthy,
-    grpc_health_status,
+    service_health,
     wait_until,
 )
 from services.support.launcher.sink_servers import LocalSinks
@@ -74,7 +74,7 @@ class MeshProcesses(MeshAddresses):
     def _probe_for(self, name: str) -> Callable[[], bool]:
         role = self.process(name).spec.extra.get("role")
         if role == components.SERVICE_ROLE:
-            return lambda: grpc_health_status(self.app_target(name)) == "SERVING"
+            return lambda: service_health(self.app_target(name)) == "SERVING"
         if role == components.ENVOY_ROLE:
             port = int(self.process(name).spec.extra["admin_port"])
             return lambda: envoy_is_live(port)

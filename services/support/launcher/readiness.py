@@ -71,19 +71,31 @@ def envoy_sees_every_host_healthy(admin_port: int) -> bool:
     return all(flag == "healthy" for flag in flags)
 
 
-def grpc_health_status(target: str, timeout: float = 1.0) -> str:
-    """The overall ("" service) grpc.health.v1 status of `target`, or the error's code name."""
+def grpc_health_status(target: str, timeout: float = 1.0, *, service: str = "") -> str:
+    """The grpc.health.v1 status of `target` (overall: readiness, or `service`'s), or the error's code name."""
     import grpc
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
     with grpc.insecure_channel(target, options=[("grpc.enable_http_proxy", 0)]) as channel:
         try:
             response = health_pb2_grpc.HealthStub(channel).Check(
-                health_pb2.HealthCheckRequest(service=""), timeout=timeout
+                health_pb2.HealthCheckRequest(service=service), timeout=timeout
             )
         except grpc.RpcError as error:
             return error.code().name
     return health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
+
+
+def service_health(target: str) -> str:
+    """A service's readiness, and its messaging (NATS, consumers) when that is down though the service is
+    ready: "SERVING" only when both are (what `up` waits for: the mesh's events flow; `status` shows it)."""
+    from services.support.runtime.probes import MESSAGING_SERVICE
+
+    ready = grpc_health_status(target)
+    if ready != "SERVING":
+        return ready
+    messaging = grpc_health_status(target, service=MESSAGING_SERVICE)
+    return ready if messaging == "SERVING" else f"SERVING (messaging {messaging})"
 
 
 def run_coroutine(coroutine: Coroutine[Any, Any, T]) -> T:

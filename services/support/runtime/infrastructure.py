@@ -67,10 +67,11 @@ class Infrastructure:
         background: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
         checks: Sequence[DependencyCheck] = (),
         request_ledger: bool = True,
+        writes_to_nats: bool = False,
     ) -> ServiceApp:
-        """The ServiceApp for `serve`: health follows Postgres, NATS, every consumer and `checks`; the relay, the NATS
-        link and the consumers run alongside; request_ids are claimed in the service's database, unless the
-        service keeps its requests idempotent another way (`request_ledger=False`)."""
+        """The ServiceApp for `serve`: readiness follows Postgres and `checks`, messaging's health NATS and every
+        consumer; the relay, the NATS link and the consumers run alongside; request_ids are claimed in the
+        service's database, unless the service keeps its requests idempotent another way (`request_ledger=False`)."""
         requests = RequestLedger(self.engine, keep=timedelta(hours=self.settings.request_ids_kept_hours))
         return ServiceApp(
             name=self.name,
@@ -78,12 +79,8 @@ class Infrastructure:
             services=services,
             revocations=revocations,
             nats=self.nats,
-            health_checks=[
-                database_check(self.engine),
-                nats_check(self.nats),
-                *(consumer.health.check for consumer in consumers),
-                *checks,
-            ],
+            health_checks=[database_check(self.engine), *([nats_check(self.nats)] if writes_to_nats else []), *checks],
+            messaging_checks=[nats_check(self.nats), *(consumer.health.check for consumer in consumers)],
             background=[
                 self.nats.run,
                 self.relay.run,

@@ -11,7 +11,8 @@
   say nothing final (INVALID_ARGUMENT, PERMISSION_DENIED, ABORTED, UNAVAILABLE, …, and a refusal raised with
   `lasting=False`: by state that may change any moment) are not remembered:
   the id stays free for a corrected or later retry. The same id with another request (another method,
-  body or caller) is INVALID_ARGUMENT. A first attempt that dies holds its id for its lease only.
+  body or caller) is INVALID_ARGUMENT. A first attempt that dies holds its id for its lease only; one that
+  fails while the database is away gives its id up as soon as the database answers again.
 """
 
 from __future__ import annotations
@@ -209,15 +210,15 @@ class MutationInterceptor(grpc.aio.ServerInterceptor):
             async with asyncio.timeout(self._budget):
                 response = await call.run(resumable=True)
         except REMEMBERED_REFUSALS as refusal:
-            if refusal.lasting and await self._ledger.refuse(attempt, domain_status(refusal).SerializeToString()):
+            if refusal.lasting and await self._refuse(attempt, refusal):
                 raise
-            if not refusal.lasting and await _quietly(self._ledger.release(attempt), default=True):
+            if not refusal.lasting and await self._give_up(attempt):
                 raise  # a refusal by state that may change soon: the id stays free for the retry
-            return await self._recall(attempt, call)  # the request's change was committed: that is the answer
+            return await self._recall_after_failure(attempt, call)  # the request's change was committed
         except Exception:
-            if await _quietly(self._ledger.release(attempt), default=True):
+            if await self._give_up(attempt):
                 raise
-            return await self._recall(attempt, call)
+            return await self._recall_after_failure(attempt, call)
         finally:
             self._ledger.finished(attempt)
         # Stored while the answer goes out, not before: a round trip less for every caller. Until it is stored
@@ -225,6 +226,32 @@ class MutationInterceptor(grpc.aio.ServerInterceptor):
         # died) a retry recalls the committed change, as after any failure to store it.
         self._keep(asyncio.ensure_future(_quietly(self._ledger.answer(attempt, call.kept(response)), default=None)))
         return response
+
+    def _give_up(self, attempt: Attempt) -> Awaitable[bool]:
+        assert self._ledger is not None
+        return self._ledger.release(attempt, within=self._budget + LEASE_GRACE_SECONDS)
+
+    def _give_up_later(self, attempt: Attempt) -> None:
+        """A ledger write after a failure could not be made (the database is away): the claim is given up
+        once it answers, not held for its lease, so the retry the client is told to make runs at once."""
+        assert self._ledger is not None
+        self._ledger.give_up_later(attempt, within=self._budget + LEASE_GRACE_SECONDS)
+
+    async def _refuse(self, attempt: Attempt, refusal: errors.DomainError) -> bool:
+        """Store a final refusal; False when the change was committed (the commit is the answer)."""
+        assert self._ledger is not None
+        try:
+            return await self._ledger.refuse(attempt, domain_status(refusal).SerializeToString())
+        except Exception:
+            self._give_up_later(attempt)
+            raise
+
+    async def _recall_after_failure(self, attempt: Attempt, call: _Call) -> Any:
+        try:
+            return await self._recall(attempt, call)
+        except Exception:
+            self._give_up_later(attempt)  # committed, its answer unknown: a retry recalls it
+            raise
 
     async def _recall(self, attempt: Attempt, call: _Call) -> Any:
         """The request's change is committed but its answer is not stored: the use case recalls it."""
@@ -271,7 +298,7 @@ def _wait_budget(context: Any, default: float) -> float:
 
 
 async def _quietly(step: Awaitable[Any], *, default: Any) -> Any:
-    """A ledger write after the work: if the database is away, the answer still goes out (the ledger then
+    """Storing an answer after the work: if the database is away, the answer still goes out (the ledger then
     keeps the claim until its lease ends, and a retry recalls the committed change)."""
     try:
         return await step

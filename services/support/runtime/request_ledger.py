@@ -29,6 +29,7 @@ from sqlalchemy.util import greenlet_spawn
 from services.support.runtime.conflicts import is_database_conflict
 from services.support.runtime.driver import DriverStatement
 from services.support.runtime.idempotency import COMMITTED, IN_PROGRESS, REQUESTS, Attempt
+from services.support.runtime.request_leftovers import RELEASE, Leftovers
 from services.support.runtime.upkeep import BATCH_ROWS, EVERY_SECONDS, delete_forever
 
 log = logging.getLogger("athenaeum.requests")
@@ -101,9 +102,6 @@ _REFUSE = DriverStatement(
     .values(state=COMMITTED, answer=_P("given"), refused=True, lease_until=None)
     .returning(REQUESTS.c.request_id)
 )
-_RELEASE = DriverStatement(
-    REQUESTS.delete().where(_owned & (REQUESTS.c.state == IN_PROGRESS)).returning(REQUESTS.c.request_id)
-)
 _EXPIRE = REQUESTS.delete().where(
     REQUESTS.c.request_id.in_(
         sa.select(REQUESTS.c.request_id)
@@ -175,6 +173,7 @@ class RequestLedger:
         self._answers: list[_Answer] = []
         """Answers waiting for a claim to store them."""
         self._storing: asyncio.Future[None] | None = None
+        self._leftovers = Leftovers(self._run)
 
     async def _run(self, statement: DriverStatement, parameters: Mapping[str, object]) -> Any:
         """The statement's first row (the driver's record, by column name), or None."""
@@ -188,6 +187,7 @@ class RequestLedger:
         """The attempt, when it now owns the id (run the request; `first` when the id was new); else the record
         standing in its way. Stores the answers waiting, but one of this id (its twin or retry must not be
         stored with it: a statement changes a row once)."""
+        await self._leftovers.now(attempt.request_id)  # a retry after an outage: its failed attempt's claim
         carried = self._take_answers(but=attempt.request_id)
         parameters = {
             "rid": attempt.request_id,
@@ -261,6 +261,7 @@ class RequestLedger:
         """Stop waiting for claims: the answers waiting are stored at once."""
         if self._storing is not None:
             self._storing.cancel()
+        self._leftovers.close()
         await self.store_answers()
 
     async def refuse(self, attempt: Attempt, status: bytes) -> bool:
@@ -268,9 +269,20 @@ class RequestLedger:
         parameters = {"rid": attempt.request_id, "attempt": attempt.owner, "given": status}
         return await self._run(_REFUSE, parameters) is not None
 
-    async def release(self, attempt: Attempt) -> bool:
-        """Forget the claim of an attempt that changed nothing; False when its change was committed."""
-        return await self._run(_RELEASE, {"rid": attempt.request_id, "attempt": attempt.owner}) is not None
+    async def release(self, attempt: Attempt, *, within: float) -> bool:
+        """Forget the claim of an attempt that changed nothing; False when its change was committed. With the
+        database away True (the failure answers for now), and the claim is given up once it answers again, so
+        the retry the client is told to make does not wait `within` seconds for the lease."""
+        try:
+            return await self._run(RELEASE, {"rid": attempt.request_id, "attempt": attempt.owner}) is not None
+        except Exception as error:
+            log.warning("could not release the claim of %s yet: %s", attempt.request_id, error)
+            self.give_up_later(attempt, within=within)
+            return True
+
+    def give_up_later(self, attempt: Attempt, *, within: float) -> None:
+        """The attempt failed and its claim could not be settled: free it (or end its lease) once possible."""
+        self._leftovers.later(attempt, within=within)
 
     def finished(self, attempt: Attempt) -> None:
         """The attempt is over (answered, refused, released or abandoned): wake its twins in this process."""
@@ -283,6 +295,7 @@ class RequestLedger:
         deadline = time.monotonic() + budget
         pause = 0.02
         while True:
+            await self._leftovers.now(request_id)
             seen = await self.seen(request_id)
             if seen is None or seen.settled or seen.lease_left <= 0:
                 return seen

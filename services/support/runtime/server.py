@@ -22,7 +22,8 @@ from services.support.runtime.access import api_service_names, policy_for
 from services.support.runtime.admission import admission_of
 from services.support.runtime.auth import AccessPolicy, RevocationFeed, RevocationList
 from services.support.runtime.event_loop import run_on
-from services.support.runtime.health import DependencyCheck, HealthReporter
+from services.support.runtime.followers import Follower
+from services.support.runtime.health import DependencyCheck, HealthReporter, once_passed
 from services.support.runtime.heap import freeze_start_up, measure_pauses
 from services.support.runtime.interceptors import RequestLog, ServerInterceptor
 from services.support.runtime.messaging import NatsLink
@@ -83,6 +84,7 @@ class ServiceApp:
     settings: BaseServiceSettings
     services: Sequence[Served]
     health_checks: Sequence[DependencyCheck]
+    """Readiness: what the service cannot answer without (its Postgres, its own needs)."""
     revocations: RevocationFeed | None = None
     """Where signed-out sessions are announced; None: this process honours no revocations."""
     nats: NatsLink | None = None
@@ -91,6 +93,8 @@ class ServiceApp:
     closers: Sequence[Callable[[], Awaitable[None]]] = field(default_factory=list)
     requests: RequestLedger | None = None
     """Where request_ids are claimed and answers kept; None: request_ids are not deduplicated here."""
+    messaging_checks: Sequence[DependencyCheck] = ()
+    """NATS and the consumers: reported under MESSAGING_SERVICE, not readiness (the outbox rides NATS out)."""
 
 
 def mesh_channel(settings: BaseServiceSettings) -> grpc.aio.Channel:
@@ -140,12 +144,7 @@ async def serve(app: ServiceApp) -> None:
     health = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
     reflected = [*api_service_names(), health, reflection.SERVICE_NAME]
     reflection_pb2_grpc.add_ServerReflectionServicer_to_server(ReflectionServicer(reflected), registrar)
-    reporter = HealthReporter(
-        health_servicer,
-        service_names,
-        [*app.health_checks, *([follower.health.check] if follower else [])],
-        interval=settings.health_check_interval_seconds,
-    )
+    reporter = health_reporter(app, health_servicer, service_names, follower)
     address = listen_address(settings)
     server.add_insecure_port(address)
     start_metrics_endpoint(settings.metrics_host, settings.metrics_port)
@@ -180,6 +179,21 @@ async def serve(app: ServiceApp) -> None:
     if crashed:
         task = crashed[0]
         raise BackgroundTaskDied(f"background task {task.get_name()} died: {task.exception()}")
+
+
+def health_reporter(
+    app: ServiceApp, servicer: HealthServicer, service_names: Sequence[str], follower: Follower | None
+) -> HealthReporter:
+    """Readiness follows the app's health checks, and the revocation feed until it was first read (a process
+    that never read it would let in sessions signed out before it started; one that did knows them all, and
+    no new sign-out can reach anyone while NATS is away); the feed, NATS and consumers are messaging's."""
+    return HealthReporter(
+        servicer,
+        service_names,
+        [*app.health_checks, *([once_passed(follower.health.check)] if follower else [])],
+        messaging=[*app.messaging_checks, *([follower.health.check] if follower else [])],
+        interval=app.settings.health_check_interval_seconds,
+    )
 
 
 def _task_name(job: Callable[[], Awaitable[None]]) -> str:

@@ -94,6 +94,11 @@ OUTBOX_UNPUBLISHABLE = Counter(
     "athenaeum_outbox_unpublishable_total",
     "Events larger than a NATS message may be: set aside (logged) so the events after them still leave.",
 )
+DEPENDENCY_UP = Gauge(
+    "athenaeum_dependency_up",
+    "1 while the service's last health check reached the dependency (postgres, nats), else 0.",
+    ["dependency"],
+)
 CONSUMER_UP = Gauge(
     "athenaeum_consumer_up",
     "1 while a JetStream consumer is subscribed and fetching, 0 while it is down.",

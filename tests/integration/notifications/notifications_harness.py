@@ -23,7 +23,7 @@ from athenaeum.users.v1 import users_pb2
 from services.notifications.data.tables import notifications as notifications_table
 from services.support.launcher.components import REPO_ROOT
 from services.support.launcher.processes import ManagedProcess, ProcessSpec, Supervisor
-from services.support.launcher.readiness import grpc_health_status, wait_until
+from services.support.launcher.readiness import service_health, wait_until
 from services.support.runtime.wire import event_subject, timestamp
 
 
@@ -52,7 +52,7 @@ class Notifications:
         spec = ProcessSpec(name=f"notifications-{name}-{uuid.uuid4().hex[:6]}", argv=[sys.executable, "-m",
                            "services.notifications.main"], env=env, cwd=REPO_ROOT)  # fmt: skip
         process = self.supervisor.start(spec)
-        wait_until(lambda: grpc_health_status(f"127.0.0.1:{port}") == "SERVING", timeout=60,
+        wait_until(lambda: service_health(f"127.0.0.1:{port}") == "SERVING", timeout=60,
                    what=spec.name, check_alive=process.check_alive)  # fmt: skip
         self.processes[name] = process
         return process

@@ -4,6 +4,8 @@ NATS link to the shared one."""
 from __future__ import annotations
 
 import asyncio
+import shutil
+import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -11,7 +13,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from services.support.launcher.local_postgres import LocalPostgres
 from services.support.launcher.nats import LocalNats
+from services.support.launcher.processes import Supervisor
 from services.support.runtime.messaging import NatsLink
 from services.support.runtime.migrations import upgrade_to_head
 
@@ -45,3 +49,15 @@ async def engine(postgres, request: pytest.FixtureRequest) -> AsyncIterator[Asyn
     engine = create_async_engine(url)
     yield engine
     await engine.dispose()
+
+
+@pytest.fixture
+def own_postgres(free_port_source) -> Iterator[tuple[LocalPostgres, Supervisor]]:
+    """A Postgres of this test alone: restarting the session's would disturb the other tests."""
+    root = Path(tempfile.mkdtemp(prefix="athenaeum-own-postgres-"))
+    root.chmod(0o755)  # Postgres runs as its own account when the tests run as root
+    with Supervisor(root / "logs") as supervisor:
+        server = LocalPostgres(root / "postgres", next(free_port_source), supervisor)
+        server.start()
+        yield server, supervisor
+    shutil.rmtree(root, ignore_errors=True)

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
-import tempfile
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -17,18 +13,6 @@ from services.support.runtime.engine import create_engine
 from services.support.runtime.settings import BaseServiceSettings
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def own_postgres(free_port_source) -> Iterator[tuple[LocalPostgres, Supervisor]]:
-    """A Postgres of this test alone: restarting the session's would disturb the other tests."""
-    root = Path(tempfile.mkdtemp(prefix="athenaeum-reconnect-"))
-    root.chmod(0o755)  # Postgres runs as its own account when the tests run as root
-    with Supervisor(root / "logs") as supervisor:
-        server = LocalPostgres(root / "postgres", next(free_port_source), supervisor)
-        server.start()
-        yield server, supervisor
-    shutil.rmtree(root, ignore_errors=True)
 
 
 def _restart(server: LocalPostgres, supervisor: Supervisor) -> None:

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
 from pathlib import Path
+from typing import cast
 
 import grpc
 import pytest
 from grpc_health.v1 import health, health_pb2
-from sqlalchemy.ext.asyncio import create_async_engine
+from prometheus_client import REGISTRY
 
-from services.support.runtime.health import HealthReporter, database_check, nats_check
+from services.support.runtime.health import HealthReporter, nats_check, once_passed
+from services.support.runtime.infrastructure import Infrastructure
 from services.support.runtime.messaging import NatsLink
+from services.support.runtime.probes import MESSAGING_SERVICE
+from services.support.runtime.server import health_reporter
+from services.support.runtime.settings import BaseServiceSettings
 
 pytestmark = pytest.mark.integration
 SLOW_SERVICE = Path(__file__).with_name("slow_service.py")
@@ -32,28 +38,62 @@ async def _status_after_one_round(checks, name: str = "") -> int:
     return (await servicer.Check(request, None)).status
 
 
-async def test_health_is_serving_only_while_postgres_and_nats_answer(postgres, nats, free_port_source) -> None:
-    reachable = create_async_engine(postgres.admin_url)
-    unreachable = create_async_engine(f"postgresql+asyncpg://postgres@127.0.0.1:{next(free_port_source)}/postgres")
-    connected = NatsLink(nats, name="health-test")
-    linking = asyncio.create_task(connected.run())
-    await asyncio.wait_for(connected.wait_connected(), 10)
-    away = NatsLink(f"nats://127.0.0.1:{next(free_port_source)}", name="health-test-away")
+async def test_readiness_follows_postgres_and_not_nats_which_messaging_health_reports(
+    postgres, nats, free_port_source
+) -> None:
+    """As every service composes its health (Infrastructure.app, then serve's reporter): with NATS away the
+    service still serves (the outbox keeps the events), so Kubernetes must not take its pods out of the
+    Service; NATS shows under "messaging" and in athenaeum_dependency_up instead."""
+    away_nats = f"nats://127.0.0.1:{next(free_port_source)}"
+    away_db = f"postgresql+asyncpg://postgres@127.0.0.1:{next(free_port_source)}/postgres"
+    serving = health_pb2.HealthCheckResponse.SERVING
+    not_serving = health_pb2.HealthCheckResponse.NOT_SERVING
+    assert await _composed_health(postgres.admin_url, nats) == (serving, serving, serving)
+    assert await _composed_health(postgres.admin_url, away_nats) == (serving, serving, not_serving)
+    assert REGISTRY.get_sample_value("athenaeum_dependency_up", {"dependency": "nats"}) == 0
+    assert REGISTRY.get_sample_value("athenaeum_dependency_up", {"dependency": "postgres"}) == 1
+    assert await _composed_health(away_db, nats) == (not_serving, not_serving, serving)
+    # A service whose calls write to JetStream themselves (the events service's batches) needs NATS to serve.
+    assert await _composed_health(postgres.admin_url, away_nats, writes_to_nats=True) == (
+        not_serving,
+        not_serving,
+        not_serving,
+    )
+
+
+async def _composed_health(database_url: str, nats_url: str, **app_options: bool) -> tuple[int, int, int]:
+    """Readiness (""), the API service's name and MESSAGING_SERVICE after one round of a composed app's checks."""
+    infra = Infrastructure.open("catalog", BaseServiceSettings(database_url=database_url, nats_url=nats_url))
+    linking = asyncio.create_task(infra.nats.run())
+    with contextlib.suppress(TimeoutError):  # one that is away never connects
+        await asyncio.wait_for(infra.nats.wait_connected(), 2)
+    servicer = health.aio.HealthServicer()
+    app = infra.app([], revocations=None, **app_options)
+    reporter = health_reporter(app, servicer, ["athenaeum.test.Svc"], follower=None)
+    task = asyncio.create_task(reporter.run())
     try:
-        serving = health_pb2.HealthCheckResponse.SERVING
-        not_serving = health_pb2.HealthCheckResponse.NOT_SERVING
-        assert await _status_after_one_round([database_check(reachable), nats_check(connected)]) == serving
-        assert (
-            await _status_after_one_round([database_check(reachable), nats_check(connected)], "athenaeum.test.Svc")
-            == serving
+        await asyncio.sleep(1.5)  # a round: the checks time out within a second
+        names = ("", "athenaeum.test.Svc", MESSAGING_SERVICE)
+        return cast(
+            tuple[int, int, int],
+            tuple([(await servicer.Check(health_pb2.HealthCheckRequest(service=name), None)).status for name in names]),
         )
-        assert await _status_after_one_round([database_check(unreachable), nats_check(connected)]) == not_serving
-        assert await _status_after_one_round([database_check(reachable), nats_check(away)]) == not_serving
     finally:
+        task.cancel()
         linking.cancel()
-        await connected.close()
-        await reachable.dispose()
-        await unreachable.dispose()
+        await infra.nats.close()
+        await infra.engine.dispose()
+
+
+async def test_the_revocation_feed_is_needed_once_before_a_process_is_ready_not_after() -> None:
+    """A process that never read the sessions signed out would let them in; one that did may lose NATS."""
+    up = [False, True, False]
+
+    async def follower_up() -> bool:
+        return up.pop(0)
+
+    latched = once_passed(follower_up)
+    assert [await latched() for _ in range(3)] == [False, True, True]
 
 
 async def test_health_turns_not_serving_while_nats_hangs_and_serving_when_it_answers_again(

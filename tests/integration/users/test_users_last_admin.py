@@ -19,7 +19,7 @@ from grpc_status import rpc_status
 from athenaeum.users.v1 import users_pb2, users_pb2_grpc
 from services.support.launcher.components import REPO_ROOT
 from services.support.launcher.processes import ProcessSpec, Supervisor
-from services.support.launcher.readiness import grpc_health_status, wait_until
+from services.support.launcher.readiness import service_health, wait_until
 from services.support.mesh.registry import EDGE, spiffe_id
 from services.support.mesh.topology import private_socket_dir
 from services.support.runtime.identity import CLAIMS_HEADER
@@ -53,7 +53,7 @@ class UsersService:
     def start(self) -> None:
         argv = [sys.executable, "-m", "services.users.main"]
         process = self.supervisor.start(ProcessSpec("users-admins", argv, env=self.env, cwd=REPO_ROOT))
-        wait_until(lambda: grpc_health_status(self.target) == "SERVING", timeout=60, what="users",
+        wait_until(lambda: service_health(self.target) == "SERVING", timeout=60, what="users",
                    check_alive=process.check_alive)  # fmt: skip
 
     def restore_admin(self, email: str, password_file: Path) -> subprocess.CompletedProcess[str]:

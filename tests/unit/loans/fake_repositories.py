@@ -195,6 +195,14 @@ class FakeLoanRepository:
     async def active_copies(self) -> dict[str, str]:
         return {row.copy: row.name for row in self._rows() if row.status == LoanStatus.ACTIVE}
 
+    async def moved_at(self, names: Sequence[str]) -> dict[str, datetime]:
+        wanted = set(names)
+        return {
+            row.name: max(at for at in (row.created_at, row.issued_at, row.return_started_at, row.returned_at) if at)
+            for row in self._rows()
+            if row.name in wanted
+        }
+
 
 class FakeRequestLog:
     def __init__(self, transaction: Transaction) -> None:
