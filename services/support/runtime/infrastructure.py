@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from services.support.runtime.auth import RevocationFeed
+from services.support.runtime.auth import RevocationFeed, RevocationList
 from services.support.runtime.consumers import DurableConsumer
 from services.support.runtime.engine import create_engine, read_session_factory, session_factory
 from services.support.runtime.followers import Follower
@@ -61,7 +61,7 @@ class Infrastructure:
         self,
         services: Sequence[Served],
         *,
-        revocations: RevocationFeed | None,
+        revocations: RevocationFeed | RevocationList | None,
         consumers: Sequence[DurableConsumer | Follower] = (),
         background: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
         checks: Sequence[DependencyCheck] = (),

@@ -83,8 +83,9 @@ class ServiceApp:
     settings: BaseServiceSettings
     services: Sequence[Served]
     health_checks: Sequence[DependencyCheck]
-    revocations: RevocationFeed | None = None
-    """Where signed-out sessions are announced; None: this process honours no revocations."""
+    revocations: RevocationFeed | RevocationList | None = None
+    """Where signed-out sessions are announced; None: this process honours no revocations. A RevocationList
+    when the process revokes sessions itself (and so knows of them before the feed brings them back)."""
     nats: NatsLink | None = None
     """The process's NATS connection, for the revocation feed."""
     background: Sequence[Callable[[], Coroutine[Any, Any, None]]] = ()
@@ -107,7 +108,8 @@ def listen_address(settings: BaseServiceSettings) -> str:
 
 async def serve(app: ServiceApp) -> None:
     settings = app.settings
-    revocations = RevocationList(app.revocations)
+    known = app.revocations
+    revocations = known if isinstance(known, RevocationList) else RevocationList(known)
     follower = revocations.follower(app.nats) if app.nats is not None else None
     service_names = [service.name for service in app.services]
     policy = policy_for(service_names)

@@ -1058,15 +1058,20 @@ class AuthServiceStub:
         """
         Rotates a refresh token: returns a new pair and revokes the one presented.
         The new access token says the account's status as it is now (read-only while BLOCKED or EXPIRED).
-        Errors: UNAUTHENTICATED (unknown, expired or revoked refresh token), PERMISSION_DENIED (ACCOUNT_DEACTIVATED:
-        the account was closed).
+        Errors: UNAUTHENTICATED (unknown, expired or revoked refresh token; REFRESH_TOKEN_REUSED: a token spent
+        before, and so its whole session is revoked: refused here at once, by the other services once the
+        revocation reaches them over the message bus), PERMISSION_DENIED (ACCOUNT_DEACTIVATED: the account was closed).
         """
         return self._caller.unary_unary('/athenaeum.users.v1.AuthService/RefreshToken', request, users_v1.RefreshTokenResponse, timeout=timeout, metadata=metadata)
 
     def logout(self, request: users_v1.LogoutRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> google_protobuf.Empty:
         """
         Revokes a refresh token (and the session it belongs to). Idempotent.
-        Errors: INVALID_ARGUMENT (missing refresh token).
+        The users service refuses the session's access tokens at once; the other services once the revocation
+        reaches them over the message bus (within milliseconds): the call answers only once it is on the bus.
+        Errors: INVALID_ARGUMENT (missing refresh token), UNAVAILABLE (DEPENDENCY_UNAVAILABLE: the session is
+        revoked here but the message bus is unreachable, so other services may still accept its access token;
+        send the logout again to confirm it).
         """
         return self._caller.unary_unary('/athenaeum.users.v1.AuthService/Logout', request, google_protobuf.Empty, timeout=timeout, metadata=metadata)
 
@@ -2054,15 +2059,20 @@ class AuthServiceAsyncStub:
         """
         Rotates a refresh token: returns a new pair and revokes the one presented.
         The new access token says the account's status as it is now (read-only while BLOCKED or EXPIRED).
-        Errors: UNAUTHENTICATED (unknown, expired or revoked refresh token), PERMISSION_DENIED (ACCOUNT_DEACTIVATED:
-        the account was closed).
+        Errors: UNAUTHENTICATED (unknown, expired or revoked refresh token; REFRESH_TOKEN_REUSED: a token spent
+        before, and so its whole session is revoked: refused here at once, by the other services once the
+        revocation reaches them over the message bus), PERMISSION_DENIED (ACCOUNT_DEACTIVATED: the account was closed).
         """
         return await self._caller.unary_unary('/athenaeum.users.v1.AuthService/RefreshToken', request, users_v1.RefreshTokenResponse, timeout=timeout, metadata=metadata)
 
     async def logout(self, request: users_v1.LogoutRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> google_protobuf.Empty:
         """
         Revokes a refresh token (and the session it belongs to). Idempotent.
-        Errors: INVALID_ARGUMENT (missing refresh token).
+        The users service refuses the session's access tokens at once; the other services once the revocation
+        reaches them over the message bus (within milliseconds): the call answers only once it is on the bus.
+        Errors: INVALID_ARGUMENT (missing refresh token), UNAVAILABLE (DEPENDENCY_UNAVAILABLE: the session is
+        revoked here but the message bus is unreachable, so other services may still accept its access token;
+        send the logout again to confirm it).
         """
         return await self._caller.unary_unary('/athenaeum.users.v1.AuthService/Logout', request, google_protobuf.Empty, timeout=timeout, metadata=metadata)
 
