@@ -34,6 +34,7 @@ from services.events.app.upkeep import keep_partitions
 from services.events.data.journal import INGEST_STREAM, INGEST_SUBJECT, JetStreamJournal, read_batch
 from services.events.data.unit_of_work import SqlEventsUnitOfWork
 from services.events.domain.budget import BudgetPolicy, RecordingBudget
+from services.events.domain.rules import MAX_BATCH_READ_BYTES
 from services.events.settings import EventsSettings
 from services.support.runtime.auth import RevocationFeed
 from services.support.runtime.clock import SystemClock
@@ -131,6 +132,8 @@ async def build(settings: EventsSettings, zygotes: Sequence[Zygote] = ()) -> Ser
         checks=checks,
         # A batch's request_id is its JetStream Msg-Id: the stream drops a repeat, with no database on the path.
         request_ledger=False,
+        # A batch over 4 MiB is read, and refused by the rules (INVALID_ARGUMENT: split it), not by the transport.
+        max_message_bytes=MAX_BATCH_READ_BYTES,
     )
 
 

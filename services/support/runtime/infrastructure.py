@@ -66,6 +66,7 @@ class Infrastructure:
         background: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
         checks: Sequence[DependencyCheck] = (),
         request_ledger: bool = True,
+        max_message_bytes: int | None = None,
     ) -> ServiceApp:
         """The ServiceApp for `serve`: health follows Postgres, NATS, every consumer and `checks`; the relay, the NATS
         link and the consumers run alongside; request_ids are claimed in the service's database, unless the
@@ -98,6 +99,7 @@ class Infrastructure:
                 self.engine.dispose,
             ],
             requests=requests if request_ledger else None,
+            max_message_bytes=max_message_bytes,
         )
 
     async def sweep_outbox(self) -> None:

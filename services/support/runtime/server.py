@@ -92,6 +92,10 @@ class ServiceApp:
     closers: Sequence[Callable[[], Awaitable[None]]] = field(default_factory=list)
     requests: RequestLedger | None = None
     """Where request_ids are claimed and answers kept; None: request_ids are not deduplicated here."""
+    max_message_bytes: int | None = None
+    """The largest request message read; None: gRPC's 4 MiB. Beyond it the transport refuses the call with a
+    bare RESOURCE_EXHAUSTED before any handler sees it (nothing says what to do), so a service whose contract
+    lets a message be larger reads it, and refuses it with its own rule."""
 
 
 def mesh_channel(settings: BaseServiceSettings) -> grpc.aio.Channel:
@@ -131,7 +135,10 @@ async def serve(app: ServiceApp) -> None:
             sample_ratio=settings.request_log_sample_ratio, slow_seconds=settings.slow_request_log_seconds
         ),
     )
-    server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+    options: list[tuple[str, int]] = [("grpc.so_reuseport", 0)]
+    if app.max_message_bytes is not None:
+        options.append(("grpc.max_receive_message_length", app.max_message_bytes))
+    server = grpc.aio.server(options=options)
     registrar = cast(grpc.aio.Server, interceptor.registrar(server))  # every handler wrapped once, here
     for service in app.services:
         service.register(registrar)

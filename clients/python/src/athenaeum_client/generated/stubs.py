@@ -409,9 +409,11 @@ class EventsServiceStub:
 
     def batch_record_events(self, request: events_v1.BatchRecordEventsRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> events_v1.BatchRecordEventsResponse:
         """
-        Accepts up to 1000 events in one call, all or none.
+        Accepts up to 1000 events in one call, all or none, the request at most 4 MiB encoded (about 250
+        events of 16 KiB; over REST the edge takes bodies up to 1 MiB).
         Errors: INVALID_ARGUMENT (an event is malformed, the BadRequest names it, e.g. "events[3].type";
-        two events share a name; more than 1000 events; nothing is accepted), PERMISSION_DENIED,
+        two events share a name; more than 1000 events; over 4 MiB, the BadRequest names "events": split the
+        batch; nothing is accepted), PERMISSION_DENIED,
         RESOURCE_EXHAUSTED and UNAVAILABLE (as for RecordEvent).
         """
         return self._caller.unary_unary('/athenaeum.events.v1.EventsService/BatchRecordEvents', request, events_v1.BatchRecordEventsResponse, timeout=timeout, metadata=metadata)
@@ -420,7 +422,7 @@ class EventsServiceStub:
         """
         For high-volume clients: batches in (each as BatchRecordEvents), one acknowledgement per accepted
         batch out, in order. A client may send the next batches before the previous ones are acknowledged.
-        Errors: INVALID_ARGUMENT (a bad batch), PERMISSION_DENIED, RESOURCE_EXHAUSTED, UNAVAILABLE. An error
+        Errors: INVALID_ARGUMENT (a bad batch, or one over 4 MiB encoded: split it), PERMISSION_DENIED, RESOURCE_EXHAUSTED, UNAVAILABLE. An error
         ends the stream; the batches acknowledged before it stay accepted.
         """
         return self._caller.stream_stream('/athenaeum.events.v1.EventsService/StreamRecordEvents', requests, events_v1.StreamRecordEventsResponse, timeout=timeout, metadata=metadata)
@@ -1410,9 +1412,11 @@ class EventsServiceAsyncStub:
 
     async def batch_record_events(self, request: events_v1.BatchRecordEventsRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> events_v1.BatchRecordEventsResponse:
         """
-        Accepts up to 1000 events in one call, all or none.
+        Accepts up to 1000 events in one call, all or none, the request at most 4 MiB encoded (about 250
+        events of 16 KiB; over REST the edge takes bodies up to 1 MiB).
         Errors: INVALID_ARGUMENT (an event is malformed, the BadRequest names it, e.g. "events[3].type";
-        two events share a name; more than 1000 events; nothing is accepted), PERMISSION_DENIED,
+        two events share a name; more than 1000 events; over 4 MiB, the BadRequest names "events": split the
+        batch; nothing is accepted), PERMISSION_DENIED,
         RESOURCE_EXHAUSTED and UNAVAILABLE (as for RecordEvent).
         """
         return await self._caller.unary_unary('/athenaeum.events.v1.EventsService/BatchRecordEvents', request, events_v1.BatchRecordEventsResponse, timeout=timeout, metadata=metadata)
@@ -1421,7 +1425,7 @@ class EventsServiceAsyncStub:
         """
         For high-volume clients: batches in (each as BatchRecordEvents), one acknowledgement per accepted
         batch out, in order. A client may send the next batches before the previous ones are acknowledged.
-        Errors: INVALID_ARGUMENT (a bad batch), PERMISSION_DENIED, RESOURCE_EXHAUSTED, UNAVAILABLE. An error
+        Errors: INVALID_ARGUMENT (a bad batch, or one over 4 MiB encoded: split it), PERMISSION_DENIED, RESOURCE_EXHAUSTED, UNAVAILABLE. An error
         ends the stream; the batches acknowledged before it stay accepted.
         """
         return self._caller.stream_stream('/athenaeum.events.v1.EventsService/StreamRecordEvents', requests, events_v1.StreamRecordEventsResponse, timeout=timeout, metadata=metadata)

@@ -232,7 +232,9 @@ class BatchRecordEventsRequest(_message.Message):
     """
     @_builtins.property
     def events(self) -> _containers.RepeatedCompositeFieldContainer[Global___Event]:
-        """Up to 1000 events, each as in RecordEvent; ones whose `name` is already stored are skipped."""
+        """Up to 1000 events, each as in RecordEvent, the request at most 4 MiB encoded (about 250 events of
+        16 KiB); ones whose `name` is already stored are skipped.
+        """
 
     def __init__(
         self,
@@ -306,7 +308,7 @@ class StreamRecordEventsRequest(_message.Message):
     """Optional UUID identifying the batch, as in BatchRecordEvents."""
     @_builtins.property
     def events(self) -> _containers.RepeatedCompositeFieldContainer[Global___Event]:
-        """Up to 1000 events, as in BatchRecordEvents."""
+        """Up to 1000 events, at most 4 MiB encoded, as in BatchRecordEvents."""
 
     def __init__(
         self,

@@ -269,7 +269,8 @@ class BatchRecordEventsRequest(betterproto2.Message):
         1, betterproto2.TYPE_MESSAGE, repeated=True
     )
     """
-    Up to 1000 events, each as in RecordEvent; ones whose `name` is already stored are skipped.
+    Up to 1000 events, each as in RecordEvent, the request at most 4 MiB encoded (about 250 events of
+    16 KiB); ones whose `name` is already stored are skipped.
     """
 
     request_id: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
@@ -590,7 +591,7 @@ class StreamRecordEventsRequest(betterproto2.Message):
         1, betterproto2.TYPE_MESSAGE, repeated=True
     )
     """
-    Up to 1000 events, as in BatchRecordEvents.
+    Up to 1000 events, at most 4 MiB encoded, as in BatchRecordEvents.
     """
 
     request_id: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
