@@ -42,6 +42,9 @@ RESOURCE = re.compile(r"[a-z][A-Za-z0-9]{0,62}(?:/[A-Za-z0-9._~-]{1,128}){1,7}")
 SOURCE = re.compile(r"[a-z][a-z0-9_.-]{0,63}")
 TRACE_ID = re.compile(r"[0-9a-f]{32}")
 KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-\[\]]{0,127}")
+"""An attribute key, as stored and as named in a filter or a group_by (attributes.loan.patron, attributes.items[0]):
+a letter or _ first. Event.attributes in events.proto states it, and KEY_RULE in a refusal."""
+KEY_RULE = "keys begin with a letter or _, then letters, digits, _ . - [ ] (at most 128 characters)"
 _CATEGORIES = frozenset({0, *Category})
 
 
@@ -222,7 +225,7 @@ def _attribute_problems(event: NewEvent) -> list[tuple[str, str]]:
     size = len(event.type) + len(event.actor) + len(event.subject) + len(event.source)
     keys = list(attributes)  # iterating the wire's map directly is fast; its views are not
     if not all(map(_good_key, keys)):
-        return [("attributes", "keys are words of letters, digits, _ . - (at most 128 characters)")]
+        return [("attributes", KEY_RULE)]
     values = [attributes[key] for key in keys]
     if max(map(len, values)) > MAX_VALUE_LENGTH or CONTROL.search("".join(values)):
         return [("attributes", f"values are at most {MAX_VALUE_LENGTH} characters, without control characters")]
