@@ -37,7 +37,8 @@ def _field_violations(error: grpc.RpcError) -> list[str]:
     return fields
 
 
-def test_a_batch_over_4_mib_is_invalid_and_one_under_it_is_accepted(mesh, librarian) -> None:
+@pytest.mark.parametrize("count", [280, 1000])  # just over 4 MiB, and the most events a batch may hold (15 MB)
+def test_a_batch_over_4_mib_is_invalid_and_one_under_it_is_accepted(mesh, librarian, count: int) -> None:
     with grpc.insecure_channel(mesh.edge_grpc_target) as channel:
         stub = events_pb2_grpc.EventsServiceStub(channel)
         fits = stub.BatchRecordEvents(
@@ -46,7 +47,7 @@ def test_a_batch_over_4_mib_is_invalid_and_one_under_it_is_accepted(mesh, librar
         assert fits.accepted_count == 250
         with pytest.raises(grpc.RpcError) as refused:
             stub.BatchRecordEvents(
-                events_pb2.BatchRecordEventsRequest(events=_events(280)), metadata=librarian.metadata, timeout=60
+                events_pb2.BatchRecordEventsRequest(events=_events(count)), metadata=librarian.metadata, timeout=60
             )
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT, refused.value.details()
     assert "split it" in (refused.value.details() or "")
