@@ -34,6 +34,7 @@ from services.events.app.upkeep import keep_partitions
 from services.events.data.journal import INGEST_STREAM, INGEST_SUBJECT, JetStreamJournal, read_batch
 from services.events.data.unit_of_work import SqlEventsUnitOfWork
 from services.events.domain.budget import BudgetPolicy, RecordingBudget
+from services.events.domain.rules import MAX_BATCH_READ_BYTES
 from services.events.settings import EventsSettings
 from services.support.runtime.auth import RevocationFeed
 from services.support.runtime.batch_consumers import BatchConsumer
@@ -132,6 +133,8 @@ async def build(settings: EventsSettings, zygotes: Sequence[Zygote] = ()) -> Ser
         # A batch's request_id is its JetStream Msg-Id: the stream drops a repeat, with no database on the path.
         request_ledger=False,
         writes_to_nats=True,  # a batch is accepted once it is on the ingest stream: no NATS, no recording
+        # A batch over 4 MiB is read, and refused by the rules (INVALID_ARGUMENT: split it), not by the transport.
+        max_message_bytes=MAX_BATCH_READ_BYTES,
     )
 
 

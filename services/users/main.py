@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from athenaeum.users.v1 import events_pb2 as users_events
 from athenaeum.users.v1 import users_pb2, users_pb2_grpc
-from services.support.runtime.auth import RevocationFeed
+from services.support.runtime.auth import RevocationFeed, RevocationList
 from services.support.runtime.clock import SystemClock
 from services.support.runtime.infrastructure import Infrastructure
 from services.support.runtime.memory import IdleRelease, use_one_arena
@@ -49,6 +49,8 @@ async def build(settings: UsersSettings) -> ServiceApp:
 
     # A change of an account is answered once its event is on the bus (loans lends by a projection of it).
     announce = partial(infra.relay.wait_published, within=settings.announce_timeout_seconds)
+    # The sessions this process revokes are refused here at once; the others learn of them from the feed.
+    revocations = RevocationList(RevocationFeed.of_event("users", users_events.SessionRevoked))
 
     def unit_of_work() -> SqlUsersUnitOfWork:
         return SqlUsersUnitOfWork(
@@ -57,6 +59,7 @@ async def build(settings: UsersSettings) -> ServiceApp:
             on_commit=infra.relay.wake,
             read_sessions=infra.read_sessions,
             announce=announce,
+            revoked=revocations.apply,
         )
 
     # Before serving: the first token needs a key, and the first sign-in may be the bootstrap admin's.
@@ -101,7 +104,7 @@ async def build(settings: UsersSettings) -> ServiceApp:
                 ),
             ),
         ],
-        revocations=RevocationFeed.of_event("users", users_events.SessionRevoked),
+        revocations=revocations,
         background=[partial(forget_what_is_over, infra.engine, throttling)],
         checks=[keys.opens],  # a passphrase that opens no key: not ready (no sign-in, no JWKS)
     )

@@ -28,6 +28,7 @@ from services.events.app.recording import RecordEvents, UsedRequestIds, record_e
 from services.events.domain.aggregation import build_aggregation
 from services.events.domain.budget import RecordingBudget
 from services.events.domain.query import build_query
+from services.events.domain.rules import check_batch_size
 from services.support.runtime.auth import current_identity, ensure_still_signed_in
 from services.support.runtime.clock import Clock
 from services.support.runtime.tracing import current_trace_id
@@ -82,6 +83,7 @@ class EventsServicer(events_pb2_grpc.EventsServiceServicer):
         self, request: events_pb2.BatchRecordEventsRequest, context: Context
     ) -> events_pb2.BatchRecordEventsResponse:
         """Accepts up to 1000 events, all or none."""
+        check_batch_size(request.ByteSize())  # before its bytes are copied again
         batch = await self._record(request.events, request.SerializeToString(), request)
         return events_pb2.BatchRecordEventsResponse(accepted_count=len(batch.events))
 
@@ -92,6 +94,7 @@ class EventsServicer(events_pb2_grpc.EventsServiceServicer):
         sequence = 0
         async for request in request_iterator:
             ensure_still_signed_in(self._clock.now())
+            check_batch_size(request.ByteSize())
             # The same fields under the same numbers: its bytes are a BatchRecordEventsRequest.
             batch = await self._record(request.events, request.SerializeToString(), request)
             yield events_pb2.StreamRecordEventsResponse(sequence=sequence, accepted_count=len(batch.events))

@@ -20,6 +20,13 @@ MAX_KEY_LENGTH = 128
 MAX_VALUE_LENGTH = 1024
 MAX_EVENT_CHARS = 16 * 1024
 """Every string of an event together (type, names, attribute keys and values)."""
+MAX_BATCH_BYTES = 4 * 1024 * 1024
+"""A batch's encoded size (protobuf, as sent): about 250 events of 16 KiB. The journal and the store handle a
+batch whole; a client splits a bigger one (the count alone would let one reach 64 MiB)."""
+MAX_BATCH_READ_BYTES = MAX_BATCH * (4 * MAX_EVENT_CHARS + 2048) + 64 * 1024
+"""What the events server reads of one message: any batch the count and the per-event sizes let through (UTF-8
+at 4 bytes a character, plus the wire's framing), so one too big is answered by MAX_BATCH_BYTES's rule,
+INVALID_ARGUMENT naming `events`, not by the transport's bare RESOURCE_EXHAUSTED, which reads as "retry"."""
 MAX_REPORTED = 20
 """Violations listed in one refusal; a batch of a thousand bad events gets a bounded answer."""
 MAX_FUTURE = timedelta(days=1)
@@ -35,6 +42,9 @@ RESOURCE = re.compile(r"[a-z][A-Za-z0-9]{0,62}(?:/[A-Za-z0-9._~-]{1,128}){1,7}")
 SOURCE = re.compile(r"[a-z][a-z0-9_.-]{0,63}")
 TRACE_ID = re.compile(r"[0-9a-f]{32}")
 KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-\[\]]{0,127}")
+"""An attribute key, as stored and as named in a filter or a group_by (attributes.loan.patron, attributes.items[0]):
+a letter or _ first. Event.attributes in events.proto states it, and KEY_RULE in a refusal."""
+KEY_RULE = "keys begin with a letter or _, then letters, digits, _ . - [ ] (at most 128 characters)"
 _CATEGORIES = frozenset({0, *Category})
 
 
@@ -83,6 +93,13 @@ class _Times:
     """An ACTIVITY event older than the retention window would only be dropped: it is refused (kept, it
     would land outside every monthly partition and outlive the window)."""
     retention: timedelta | None
+
+
+def check_batch_size(size: int, *, field: str = "events") -> None:
+    """InvalidArgument when a batch's encoded `size` is over MAX_BATCH_BYTES: it can never be accepted whole."""
+    if size > MAX_BATCH_BYTES:
+        mib = MAX_BATCH_BYTES // (1024 * 1024)
+        raise InvalidArgument.field(field, f"the batch is {size:,} bytes encoded, over {mib} MiB: split it")
 
 
 def check_batch(
@@ -208,7 +225,7 @@ def _attribute_problems(event: NewEvent) -> list[tuple[str, str]]:
     size = len(event.type) + len(event.actor) + len(event.subject) + len(event.source)
     keys = list(attributes)  # iterating the wire's map directly is fast; its views are not
     if not all(map(_good_key, keys)):
-        return [("attributes", "keys are words of letters, digits, _ . - (at most 128 characters)")]
+        return [("attributes", KEY_RULE)]
     values = [attributes[key] for key in keys]
     if max(map(len, values)) > MAX_VALUE_LENGTH or CONTROL.search("".join(values)):
         return [("attributes", f"values are at most {MAX_VALUE_LENGTH} characters, without control characters")]

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from services.support.runtime.auth import RevocationFeed
+from services.support.runtime.auth import RevocationFeed, RevocationList
 from services.support.runtime.consumers import DurableConsumer
 from services.support.runtime.engine import create_engine, read_session_factory, session_factory
 from services.support.runtime.followers import Follower
@@ -62,12 +62,13 @@ class Infrastructure:
         self,
         services: Sequence[Served],
         *,
-        revocations: RevocationFeed | None,
+        revocations: RevocationFeed | RevocationList | None,
         consumers: Sequence[DurableConsumer | Follower] = (),
         background: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
         checks: Sequence[DependencyCheck] = (),
         request_ledger: bool = True,
         writes_to_nats: bool = False,
+        max_message_bytes: int | None = None,
     ) -> ServiceApp:
         """The ServiceApp for `serve`: readiness follows Postgres and `checks`, messaging's health NATS and every
         consumer; the relay, the NATS link and the consumers run alongside; request_ids are claimed in the
@@ -96,6 +97,7 @@ class Infrastructure:
                 self.engine.dispose,
             ],
             requests=requests if request_ledger else None,
+            max_message_bytes=max_message_bytes,
         )
 
     async def sweep_outbox(self) -> None:

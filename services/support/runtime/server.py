@@ -85,8 +85,9 @@ class ServiceApp:
     services: Sequence[Served]
     health_checks: Sequence[DependencyCheck]
     """Readiness: what the service cannot answer without (its Postgres, its own needs)."""
-    revocations: RevocationFeed | None = None
-    """Where signed-out sessions are announced; None: this process honours no revocations."""
+    revocations: RevocationFeed | RevocationList | None = None
+    """Where signed-out sessions are announced; None: this process honours no revocations. A RevocationList
+    when the process revokes sessions itself (and so knows of them before the feed brings them back)."""
     nats: NatsLink | None = None
     """The process's NATS connection, for the revocation feed."""
     background: Sequence[Callable[[], Coroutine[Any, Any, None]]] = ()
@@ -95,6 +96,10 @@ class ServiceApp:
     """Where request_ids are claimed and answers kept; None: request_ids are not deduplicated here."""
     messaging_checks: Sequence[DependencyCheck] = ()
     """NATS and the consumers: reported under MESSAGING_SERVICE, not readiness (the outbox rides NATS out)."""
+    max_message_bytes: int | None = None
+    """The largest request message read; None: gRPC's 4 MiB. Beyond it the transport refuses the call with a
+    bare RESOURCE_EXHAUSTED before any handler sees it (nothing says what to do), so a service whose contract
+    lets a message be larger reads it, and refuses it with its own rule."""
 
 
 def mesh_channel(settings: BaseServiceSettings) -> grpc.aio.Channel:
@@ -111,7 +116,8 @@ def listen_address(settings: BaseServiceSettings) -> str:
 
 async def serve(app: ServiceApp) -> None:
     settings = app.settings
-    revocations = RevocationList(app.revocations)
+    known = app.revocations
+    revocations = known if isinstance(known, RevocationList) else RevocationList(known)
     follower = revocations.follower(app.nats) if app.nats is not None else None
     service_names = [service.name for service in app.services]
     policy = policy_for(service_names)
@@ -133,7 +139,10 @@ async def serve(app: ServiceApp) -> None:
             sample_ratio=settings.request_log_sample_ratio, slow_seconds=settings.slow_request_log_seconds
         ),
     )
-    server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+    options: list[tuple[str, int]] = [("grpc.so_reuseport", 0)]
+    if app.max_message_bytes is not None:
+        options.append(("grpc.max_receive_message_length", app.max_message_bytes))
+    server = grpc.aio.server(options=options)
     registrar = cast(grpc.aio.Server, interceptor.registrar(server))  # every handler wrapped once, here
     for service in app.services:
         service.register(registrar)

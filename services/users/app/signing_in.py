@@ -12,7 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.support.runtime.clock import Clock
-from services.support.runtime.errors import InvalidArgument, PermissionDenied, Throttled, Unauthenticated
+from services.support.runtime.errors import (
+    DependencyUnavailable,
+    InvalidArgument,
+    PermissionDenied,
+    Throttled,
+    Unauthenticated,
+)
 from services.support.runtime.identity import ANONYMOUS, Role
 from services.users.app.enrolment import add_new_user, check_new_account
 from services.users.app.ports import Passwords, SigningKeys, UsersUnitOfWork
@@ -233,6 +239,9 @@ async def refresh_session(
         except RefreshTokenReused:
             await uow.sessions.save(session)
             await uow.commit()  # the revocation must stick even though the call fails
+            # Answered once the other services can know it (or the wait for the bus gave up): the answer
+            # says the session is revoked, and whoever replayed the token may hold its access token too.
+            await uow.announced()
             raise
         user = await uow.users.get(session.user_id)
         user.ensure_may_sign_in(now)
@@ -243,7 +252,11 @@ async def refresh_session(
 
 
 async def sign_out(cmd: SignOut, *, uow: UsersUnitOfWork, clock: Clock) -> None:
-    """End the session the refresh token belongs to. Idempotent; an unknown token is not an error."""
+    """End the session the refresh token belongs to. Idempotent; an unknown token is not an error.
+
+    Answered once the revocation is on the bus: the other services refuse the session's access token only
+    when it reaches them, so while the bus is away a sign-out that answered "done" would leave the token
+    working everywhere but here, up to its expiry. UNAVAILABLE then, as for a block: send it again."""
     if not cmd.refresh_token:
         raise InvalidArgument.field("refresh_token", "is required")
     async with uow:
@@ -254,6 +267,11 @@ async def sign_out(cmd: SignOut, *, uow: UsersUnitOfWork, clock: Clock) -> None:
         session.revoke("logout", now=clock.now())
         await uow.sessions.save(session)
         await uow.commit()
+    if not await uow.announced():
+        raise DependencyUnavailable(
+            "signed out here, but the message bus is unreachable: until it is back, other services may still "
+            "accept this session's access token; send the sign-out again to confirm it"
+        )
 
 
 def _required_credentials(cmd: SignIn) -> str:

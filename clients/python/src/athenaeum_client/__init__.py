@@ -10,7 +10,8 @@
 Messages and enums: `athenaeum_client.users`, `.catalog`, `.loans`, `.notifications`, `.events` (generated with
 betterproto2 from the protos); stubs: `client.users`, `client.auth`, `client.catalog`, `client.loans`,
 `client.notifications`, `client.events` (every method takes `timeout=` and `metadata=`); errors:
-`athenaeum_client.errors`.
+`athenaeum_client.errors`. `FieldMask`: the `update_mask` every Update RPC takes
+(`update_mask=FieldMask(paths=["title"])`).
 """
 
 from . import catalog, events, loans, notifications, rpc, users
@@ -32,6 +33,7 @@ from .errors import (
     Unavailable,
     Unimplemented,
 )
+from .generated.google.protobuf import FieldMask  # the one well-known type a caller builds (datetimes are native)
 from .pages import apages, pages
 
 __all__ = [
@@ -43,6 +45,7 @@ __all__ = [
     "Client",
     "DeadlineExceeded",
     "FailedPrecondition",
+    "FieldMask",
     "Internal",
     "InvalidArgument",
     "NotFound",

@@ -409,9 +409,11 @@ class EventsServiceStub:
 
     def batch_record_events(self, request: events_v1.BatchRecordEventsRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> events_v1.BatchRecordEventsResponse:
         """
-        Accepts up to 1000 events in one call, all or none.
+        Accepts up to 1000 events in one call, all or none, the request at most 4 MiB encoded (about 250
+        events of 16 KiB; over REST the edge takes bodies up to 1 MiB).
         Errors: INVALID_ARGUMENT (an event is malformed, the BadRequest names it, e.g. "events[3].type";
-        two events share a name; more than 1000 events; nothing is accepted), PERMISSION_DENIED,
+        two events share a name; more than 1000 events; over 4 MiB, the BadRequest names "events": split the
+        batch; nothing is accepted), PERMISSION_DENIED,
         RESOURCE_EXHAUSTED and UNAVAILABLE (as for RecordEvent).
         """
         return self._caller.unary_unary('/athenaeum.events.v1.EventsService/BatchRecordEvents', request, events_v1.BatchRecordEventsResponse, timeout=timeout, metadata=metadata)
@@ -420,7 +422,7 @@ class EventsServiceStub:
         """
         For high-volume clients: batches in (each as BatchRecordEvents), one acknowledgement per accepted
         batch out, in order. A client may send the next batches before the previous ones are acknowledged.
-        Errors: INVALID_ARGUMENT (a bad batch), PERMISSION_DENIED, RESOURCE_EXHAUSTED, UNAVAILABLE. An error
+        Errors: INVALID_ARGUMENT (a bad batch, or one over 4 MiB encoded: split it), PERMISSION_DENIED, RESOURCE_EXHAUSTED, UNAVAILABLE. An error
         ends the stream; the batches acknowledged before it stay accepted.
         """
         return self._caller.stream_stream('/athenaeum.events.v1.EventsService/StreamRecordEvents', requests, events_v1.StreamRecordEventsResponse, timeout=timeout, metadata=metadata)
@@ -1058,15 +1060,20 @@ class AuthServiceStub:
         """
         Rotates a refresh token: returns a new pair and revokes the one presented.
         The new access token says the account's status as it is now (read-only while BLOCKED or EXPIRED).
-        Errors: UNAUTHENTICATED (unknown, expired or revoked refresh token), PERMISSION_DENIED (ACCOUNT_DEACTIVATED:
-        the account was closed).
+        Errors: UNAUTHENTICATED (unknown, expired or revoked refresh token; REFRESH_TOKEN_REUSED: a token spent
+        before, and so its whole session is revoked: refused here at once, by the other services once the
+        revocation reaches them over the message bus), PERMISSION_DENIED (ACCOUNT_DEACTIVATED: the account was closed).
         """
         return self._caller.unary_unary('/athenaeum.users.v1.AuthService/RefreshToken', request, users_v1.RefreshTokenResponse, timeout=timeout, metadata=metadata)
 
     def logout(self, request: users_v1.LogoutRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> google_protobuf.Empty:
         """
         Revokes a refresh token (and the session it belongs to). Idempotent.
-        Errors: INVALID_ARGUMENT (missing refresh token).
+        The users service refuses the session's access tokens at once; the other services once the revocation
+        reaches them over the message bus (within milliseconds): the call answers only once it is on the bus.
+        Errors: INVALID_ARGUMENT (missing refresh token), UNAVAILABLE (DEPENDENCY_UNAVAILABLE: the session is
+        revoked here but the message bus is unreachable, so other services may still accept its access token;
+        send the logout again to confirm it).
         """
         return self._caller.unary_unary('/athenaeum.users.v1.AuthService/Logout', request, google_protobuf.Empty, timeout=timeout, metadata=metadata)
 
@@ -1405,9 +1412,11 @@ class EventsServiceAsyncStub:
 
     async def batch_record_events(self, request: events_v1.BatchRecordEventsRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> events_v1.BatchRecordEventsResponse:
         """
-        Accepts up to 1000 events in one call, all or none.
+        Accepts up to 1000 events in one call, all or none, the request at most 4 MiB encoded (about 250
+        events of 16 KiB; over REST the edge takes bodies up to 1 MiB).
         Errors: INVALID_ARGUMENT (an event is malformed, the BadRequest names it, e.g. "events[3].type";
-        two events share a name; more than 1000 events; nothing is accepted), PERMISSION_DENIED,
+        two events share a name; more than 1000 events; over 4 MiB, the BadRequest names "events": split the
+        batch; nothing is accepted), PERMISSION_DENIED,
         RESOURCE_EXHAUSTED and UNAVAILABLE (as for RecordEvent).
         """
         return await self._caller.unary_unary('/athenaeum.events.v1.EventsService/BatchRecordEvents', request, events_v1.BatchRecordEventsResponse, timeout=timeout, metadata=metadata)
@@ -1416,7 +1425,7 @@ class EventsServiceAsyncStub:
         """
         For high-volume clients: batches in (each as BatchRecordEvents), one acknowledgement per accepted
         batch out, in order. A client may send the next batches before the previous ones are acknowledged.
-        Errors: INVALID_ARGUMENT (a bad batch), PERMISSION_DENIED, RESOURCE_EXHAUSTED, UNAVAILABLE. An error
+        Errors: INVALID_ARGUMENT (a bad batch, or one over 4 MiB encoded: split it), PERMISSION_DENIED, RESOURCE_EXHAUSTED, UNAVAILABLE. An error
         ends the stream; the batches acknowledged before it stay accepted.
         """
         return self._caller.stream_stream('/athenaeum.events.v1.EventsService/StreamRecordEvents', requests, events_v1.StreamRecordEventsResponse, timeout=timeout, metadata=metadata)
@@ -2054,15 +2063,20 @@ class AuthServiceAsyncStub:
         """
         Rotates a refresh token: returns a new pair and revokes the one presented.
         The new access token says the account's status as it is now (read-only while BLOCKED or EXPIRED).
-        Errors: UNAUTHENTICATED (unknown, expired or revoked refresh token), PERMISSION_DENIED (ACCOUNT_DEACTIVATED:
-        the account was closed).
+        Errors: UNAUTHENTICATED (unknown, expired or revoked refresh token; REFRESH_TOKEN_REUSED: a token spent
+        before, and so its whole session is revoked: refused here at once, by the other services once the
+        revocation reaches them over the message bus), PERMISSION_DENIED (ACCOUNT_DEACTIVATED: the account was closed).
         """
         return await self._caller.unary_unary('/athenaeum.users.v1.AuthService/RefreshToken', request, users_v1.RefreshTokenResponse, timeout=timeout, metadata=metadata)
 
     async def logout(self, request: users_v1.LogoutRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> google_protobuf.Empty:
         """
         Revokes a refresh token (and the session it belongs to). Idempotent.
-        Errors: INVALID_ARGUMENT (missing refresh token).
+        The users service refuses the session's access tokens at once; the other services once the revocation
+        reaches them over the message bus (within milliseconds): the call answers only once it is on the bus.
+        Errors: INVALID_ARGUMENT (missing refresh token), UNAVAILABLE (DEPENDENCY_UNAVAILABLE: the session is
+        revoked here but the message bus is unreachable, so other services may still accept its access token;
+        send the logout again to confirm it).
         """
         return await self._caller.unary_unary('/athenaeum.users.v1.AuthService/Logout', request, google_protobuf.Empty, timeout=timeout, metadata=metadata)
 

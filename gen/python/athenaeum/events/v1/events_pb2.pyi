@@ -167,8 +167,10 @@ class Event(_message.Message):
     @_builtins.property
     def attributes(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """Flat details, e.g. {"barcode": "000123", "due_time": "2026-12-01T00:00:00Z"}: at most 64, keys up to
-        128 characters, values up to 1024, the whole event up to 16 KiB. Nested fields of JetStream payloads
-        are flattened with dots ("loan.patron").
+        128 characters, values up to 1024, the whole event up to 16 KiB. A key begins with a letter or `_` and
+        goes on with letters, digits and `_ . - [ ]` (pattern `^[A-Za-z_][A-Za-z0-9_.\\-\\[\\]]{0,127}$`): "1st",
+        "0" or "-x" is refused (INVALID_ARGUMENT naming the event's `attributes`; nothing of its batch is
+        accepted). Nested fields of JetStream payloads are flattened with dots ("loan.patron").
         """
 
     def __init__(
@@ -232,7 +234,9 @@ class BatchRecordEventsRequest(_message.Message):
     """
     @_builtins.property
     def events(self) -> _containers.RepeatedCompositeFieldContainer[Global___Event]:
-        """Up to 1000 events, each as in RecordEvent; ones whose `name` is already stored are skipped."""
+        """Up to 1000 events, each as in RecordEvent, the request at most 4 MiB encoded (about 250 events of
+        16 KiB); ones whose `name` is already stored are skipped.
+        """
 
     def __init__(
         self,
@@ -306,7 +310,7 @@ class StreamRecordEventsRequest(_message.Message):
     """Optional UUID identifying the batch, as in BatchRecordEvents."""
     @_builtins.property
     def events(self) -> _containers.RepeatedCompositeFieldContainer[Global___Event]:
-        """Up to 1000 events, as in BatchRecordEvents."""
+        """Up to 1000 events, at most 4 MiB encoded, as in BatchRecordEvents."""
 
     def __init__(
         self,

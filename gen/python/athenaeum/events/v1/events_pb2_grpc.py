@@ -119,9 +119,11 @@ class EventsServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def BatchRecordEvents(self, request, context):
-        """Accepts up to 1000 events in one call, all or none.
+        """Accepts up to 1000 events in one call, all or none, the request at most 4 MiB encoded (about 250
+        events of 16 KiB; over REST the edge takes bodies up to 1 MiB).
         Errors: INVALID_ARGUMENT (an event is malformed, the BadRequest names it, e.g. "events[3].type";
-        two events share a name; more than 1000 events; nothing is accepted), PERMISSION_DENIED,
+        two events share a name; more than 1000 events; over 4 MiB, the BadRequest names "events": split the
+        batch; nothing is accepted), PERMISSION_DENIED,
         RESOURCE_EXHAUSTED and UNAVAILABLE (as for RecordEvent).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -131,7 +133,7 @@ class EventsServiceServicer:
     def StreamRecordEvents(self, request_iterator, context):
         """For high-volume clients: batches in (each as BatchRecordEvents), one acknowledgement per accepted
         batch out, in order. A client may send the next batches before the previous ones are acknowledged.
-        Errors: INVALID_ARGUMENT (a bad batch), PERMISSION_DENIED, RESOURCE_EXHAUSTED, UNAVAILABLE. An error
+        Errors: INVALID_ARGUMENT (a bad batch, or one over 4 MiB encoded: split it), PERMISSION_DENIED, RESOURCE_EXHAUSTED, UNAVAILABLE. An error
         ends the stream; the batches acknowledged before it stay accepted.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)

@@ -56,15 +56,17 @@ class EventsServiceStub:
     RetryInfo delay), UNAVAILABLE (JetStream unreachable: nothing was accepted, retry).
     """
     BatchRecordEvents: _grpc.UnaryUnaryMultiCallable[_events_pb2.BatchRecordEventsRequest, _events_pb2.BatchRecordEventsResponse]
-    """Accepts up to 1000 events in one call, all or none.
+    """Accepts up to 1000 events in one call, all or none, the request at most 4 MiB encoded (about 250
+    events of 16 KiB; over REST the edge takes bodies up to 1 MiB).
     Errors: INVALID_ARGUMENT (an event is malformed, the BadRequest names it, e.g. "events[3].type";
-    two events share a name; more than 1000 events; nothing is accepted), PERMISSION_DENIED,
+    two events share a name; more than 1000 events; over 4 MiB, the BadRequest names "events": split the
+    batch; nothing is accepted), PERMISSION_DENIED,
     RESOURCE_EXHAUSTED and UNAVAILABLE (as for RecordEvent).
     """
     StreamRecordEvents: _grpc.StreamStreamMultiCallable[_events_pb2.StreamRecordEventsRequest, _events_pb2.StreamRecordEventsResponse]
     """For high-volume clients: batches in (each as BatchRecordEvents), one acknowledgement per accepted
     batch out, in order. A client may send the next batches before the previous ones are acknowledged.
-    Errors: INVALID_ARGUMENT (a bad batch), PERMISSION_DENIED, RESOURCE_EXHAUSTED, UNAVAILABLE. An error
+    Errors: INVALID_ARGUMENT (a bad batch, or one over 4 MiB encoded: split it), PERMISSION_DENIED, RESOURCE_EXHAUSTED, UNAVAILABLE. An error
     ends the stream; the batches acknowledged before it stay accepted.
     """
     GetEvent: _grpc.UnaryUnaryMultiCallable[_events_pb2.GetEventRequest, _events_pb2.Event]
@@ -137,15 +139,17 @@ class EventsServiceAsyncStub(EventsServiceStub):
     RetryInfo delay), UNAVAILABLE (JetStream unreachable: nothing was accepted, retry).
     """
     BatchRecordEvents: _aio.UnaryUnaryMultiCallable[_events_pb2.BatchRecordEventsRequest, _events_pb2.BatchRecordEventsResponse]  # type: ignore[assignment]
-    """Accepts up to 1000 events in one call, all or none.
+    """Accepts up to 1000 events in one call, all or none, the request at most 4 MiB encoded (about 250
+    events of 16 KiB; over REST the edge takes bodies up to 1 MiB).
     Errors: INVALID_ARGUMENT (an event is malformed, the BadRequest names it, e.g. "events[3].type";
-    two events share a name; more than 1000 events; nothing is accepted), PERMISSION_DENIED,
+    two events share a name; more than 1000 events; over 4 MiB, the BadRequest names "events": split the
+    batch; nothing is accepted), PERMISSION_DENIED,
     RESOURCE_EXHAUSTED and UNAVAILABLE (as for RecordEvent).
     """
     StreamRecordEvents: _aio.StreamStreamMultiCallable[_events_pb2.StreamRecordEventsRequest, _events_pb2.StreamRecordEventsResponse]  # type: ignore[assignment]
     """For high-volume clients: batches in (each as BatchRecordEvents), one acknowledgement per accepted
     batch out, in order. A client may send the next batches before the previous ones are acknowledged.
-    Errors: INVALID_ARGUMENT (a bad batch), PERMISSION_DENIED, RESOURCE_EXHAUSTED, UNAVAILABLE. An error
+    Errors: INVALID_ARGUMENT (a bad batch, or one over 4 MiB encoded: split it), PERMISSION_DENIED, RESOURCE_EXHAUSTED, UNAVAILABLE. An error
     ends the stream; the batches acknowledged before it stay accepted.
     """
     GetEvent: _aio.UnaryUnaryMultiCallable[_events_pb2.GetEventRequest, _events_pb2.Event]  # type: ignore[assignment]
@@ -227,9 +231,11 @@ class EventsServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _events_pb2.BatchRecordEventsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_events_pb2.BatchRecordEventsResponse, _abc.Awaitable[_events_pb2.BatchRecordEventsResponse]]:
-        """Accepts up to 1000 events in one call, all or none.
+        """Accepts up to 1000 events in one call, all or none, the request at most 4 MiB encoded (about 250
+        events of 16 KiB; over REST the edge takes bodies up to 1 MiB).
         Errors: INVALID_ARGUMENT (an event is malformed, the BadRequest names it, e.g. "events[3].type";
-        two events share a name; more than 1000 events; nothing is accepted), PERMISSION_DENIED,
+        two events share a name; more than 1000 events; over 4 MiB, the BadRequest names "events": split the
+        batch; nothing is accepted), PERMISSION_DENIED,
         RESOURCE_EXHAUSTED and UNAVAILABLE (as for RecordEvent).
         """
 
@@ -241,7 +247,7 @@ class EventsServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_abc.Iterator[_events_pb2.StreamRecordEventsResponse], _abc.AsyncIterator[_events_pb2.StreamRecordEventsResponse]]:
         """For high-volume clients: batches in (each as BatchRecordEvents), one acknowledgement per accepted
         batch out, in order. A client may send the next batches before the previous ones are acknowledged.
-        Errors: INVALID_ARGUMENT (a bad batch), PERMISSION_DENIED, RESOURCE_EXHAUSTED, UNAVAILABLE. An error
+        Errors: INVALID_ARGUMENT (a bad batch, or one over 4 MiB encoded: split it), PERMISSION_DENIED, RESOURCE_EXHAUSTED, UNAVAILABLE. An error
         ends the stream; the batches acknowledged before it stay accepted.
         """
 

@@ -480,8 +480,9 @@ class AuthServiceServicer:
     def RefreshToken(self, request, context):
         """Rotates a refresh token: returns a new pair and revokes the one presented.
         The new access token says the account's status as it is now (read-only while BLOCKED or EXPIRED).
-        Errors: UNAUTHENTICATED (unknown, expired or revoked refresh token), PERMISSION_DENIED (ACCOUNT_DEACTIVATED:
-        the account was closed).
+        Errors: UNAUTHENTICATED (unknown, expired or revoked refresh token; REFRESH_TOKEN_REUSED: a token spent
+        before, and so its whole session is revoked: refused here at once, by the other services once the
+        revocation reaches them over the message bus), PERMISSION_DENIED (ACCOUNT_DEACTIVATED: the account was closed).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -489,7 +490,11 @@ class AuthServiceServicer:
 
     def Logout(self, request, context):
         """Revokes a refresh token (and the session it belongs to). Idempotent.
-        Errors: INVALID_ARGUMENT (missing refresh token).
+        The users service refuses the session's access tokens at once; the other services once the revocation
+        reaches them over the message bus (within milliseconds): the call answers only once it is on the bus.
+        Errors: INVALID_ARGUMENT (missing refresh token), UNAVAILABLE (DEPENDENCY_UNAVAILABLE: the session is
+        revoked here but the message bus is unreachable, so other services may still accept its access token;
+        send the logout again to confirm it).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

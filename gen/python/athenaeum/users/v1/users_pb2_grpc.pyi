@@ -288,12 +288,17 @@ class AuthServiceStub:
     RefreshToken: _grpc.UnaryUnaryMultiCallable[_users_pb2.RefreshTokenRequest, _users_pb2.RefreshTokenResponse]
     """Rotates a refresh token: returns a new pair and revokes the one presented.
     The new access token says the account's status as it is now (read-only while BLOCKED or EXPIRED).
-    Errors: UNAUTHENTICATED (unknown, expired or revoked refresh token), PERMISSION_DENIED (ACCOUNT_DEACTIVATED:
-    the account was closed).
+    Errors: UNAUTHENTICATED (unknown, expired or revoked refresh token; REFRESH_TOKEN_REUSED: a token spent
+    before, and so its whole session is revoked: refused here at once, by the other services once the
+    revocation reaches them over the message bus), PERMISSION_DENIED (ACCOUNT_DEACTIVATED: the account was closed).
     """
     Logout: _grpc.UnaryUnaryMultiCallable[_users_pb2.LogoutRequest, _empty_pb2.Empty]
     """Revokes a refresh token (and the session it belongs to). Idempotent.
-    Errors: INVALID_ARGUMENT (missing refresh token).
+    The users service refuses the session's access tokens at once; the other services once the revocation
+    reaches them over the message bus (within milliseconds): the call answers only once it is on the bus.
+    Errors: INVALID_ARGUMENT (missing refresh token), UNAVAILABLE (DEPENDENCY_UNAVAILABLE: the session is
+    revoked here but the message bus is unreachable, so other services may still accept its access token;
+    send the logout again to confirm it).
     """
     RequestPasswordReset: _grpc.UnaryUnaryMultiCallable[_users_pb2.RequestPasswordResetRequest, _empty_pb2.Empty]
     """Starts a password reset for whoever forgot theirs: when an account that is not closed has this email, it
@@ -336,12 +341,17 @@ class AuthServiceAsyncStub(AuthServiceStub):
     RefreshToken: _aio.UnaryUnaryMultiCallable[_users_pb2.RefreshTokenRequest, _users_pb2.RefreshTokenResponse]  # type: ignore[assignment]
     """Rotates a refresh token: returns a new pair and revokes the one presented.
     The new access token says the account's status as it is now (read-only while BLOCKED or EXPIRED).
-    Errors: UNAUTHENTICATED (unknown, expired or revoked refresh token), PERMISSION_DENIED (ACCOUNT_DEACTIVATED:
-    the account was closed).
+    Errors: UNAUTHENTICATED (unknown, expired or revoked refresh token; REFRESH_TOKEN_REUSED: a token spent
+    before, and so its whole session is revoked: refused here at once, by the other services once the
+    revocation reaches them over the message bus), PERMISSION_DENIED (ACCOUNT_DEACTIVATED: the account was closed).
     """
     Logout: _aio.UnaryUnaryMultiCallable[_users_pb2.LogoutRequest, _empty_pb2.Empty]  # type: ignore[assignment]
     """Revokes a refresh token (and the session it belongs to). Idempotent.
-    Errors: INVALID_ARGUMENT (missing refresh token).
+    The users service refuses the session's access tokens at once; the other services once the revocation
+    reaches them over the message bus (within milliseconds): the call answers only once it is on the bus.
+    Errors: INVALID_ARGUMENT (missing refresh token), UNAVAILABLE (DEPENDENCY_UNAVAILABLE: the session is
+    revoked here but the message bus is unreachable, so other services may still accept its access token;
+    send the logout again to confirm it).
     """
     RequestPasswordReset: _aio.UnaryUnaryMultiCallable[_users_pb2.RequestPasswordResetRequest, _empty_pb2.Empty]  # type: ignore[assignment]
     """Starts a password reset for whoever forgot theirs: when an account that is not closed has this email, it
@@ -399,8 +409,9 @@ class AuthServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_users_pb2.RefreshTokenResponse, _abc.Awaitable[_users_pb2.RefreshTokenResponse]]:
         """Rotates a refresh token: returns a new pair and revokes the one presented.
         The new access token says the account's status as it is now (read-only while BLOCKED or EXPIRED).
-        Errors: UNAUTHENTICATED (unknown, expired or revoked refresh token), PERMISSION_DENIED (ACCOUNT_DEACTIVATED:
-        the account was closed).
+        Errors: UNAUTHENTICATED (unknown, expired or revoked refresh token; REFRESH_TOKEN_REUSED: a token spent
+        before, and so its whole session is revoked: refused here at once, by the other services once the
+        revocation reaches them over the message bus), PERMISSION_DENIED (ACCOUNT_DEACTIVATED: the account was closed).
         """
 
     @_abc_1.abstractmethod
@@ -410,7 +421,11 @@ class AuthServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_empty_pb2.Empty, _abc.Awaitable[_empty_pb2.Empty]]:
         """Revokes a refresh token (and the session it belongs to). Idempotent.
-        Errors: INVALID_ARGUMENT (missing refresh token).
+        The users service refuses the session's access tokens at once; the other services once the revocation
+        reaches them over the message bus (within milliseconds): the call answers only once it is on the bus.
+        Errors: INVALID_ARGUMENT (missing refresh token), UNAVAILABLE (DEPENDENCY_UNAVAILABLE: the session is
+        revoked here but the message bus is unreachable, so other services may still accept its access token;
+        send the logout again to confirm it).
         """
 
     @_abc_1.abstractmethod

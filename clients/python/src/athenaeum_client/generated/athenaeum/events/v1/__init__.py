@@ -269,7 +269,8 @@ class BatchRecordEventsRequest(betterproto2.Message):
         1, betterproto2.TYPE_MESSAGE, repeated=True
     )
     """
-    Up to 1000 events, each as in RecordEvent; ones whose `name` is already stored are skipped.
+    Up to 1000 events, each as in RecordEvent, the request at most 4 MiB encoded (about 250 events of
+    16 KiB); ones whose `name` is already stored are skipped.
     """
 
     request_id: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
@@ -400,8 +401,10 @@ class Event(betterproto2.Message):
     )
     """
     Flat details, e.g. {"barcode": "000123", "due_time": "2026-12-01T00:00:00Z"}: at most 64, keys up to
-    128 characters, values up to 1024, the whole event up to 16 KiB. Nested fields of JetStream payloads
-    are flattened with dots ("loan.patron").
+    128 characters, values up to 1024, the whole event up to 16 KiB. A key begins with a letter or `_` and
+    goes on with letters, digits and `_ . - [ ]` (pattern `^[A-Za-z_][A-Za-z0-9_.\\-\\[\\]]{0,127}$`): "1st",
+    "0" or "-x" is refused (INVALID_ARGUMENT naming the event's `attributes`; nothing of its batch is
+    accepted). Nested fields of JetStream payloads are flattened with dots ("loan.patron").
     """
 
     trace_id: "str" = betterproto2.field(10, betterproto2.TYPE_STRING)
@@ -590,7 +593,7 @@ class StreamRecordEventsRequest(betterproto2.Message):
         1, betterproto2.TYPE_MESSAGE, repeated=True
     )
     """
-    Up to 1000 events, as in BatchRecordEvents.
+    Up to 1000 events, at most 4 MiB encoded, as in BatchRecordEvents.
     """
 
     request_id: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
