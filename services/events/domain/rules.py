@@ -23,10 +23,12 @@ MAX_EVENT_CHARS = 16 * 1024
 MAX_BATCH_BYTES = 4 * 1024 * 1024
 """A batch's encoded size (protobuf, as sent): about 250 events of 16 KiB. The journal and the store handle a
 batch whole; a client splits a bigger one (the count alone would let one reach 64 MiB)."""
-MAX_BATCH_READ_BYTES = MAX_BATCH * (4 * MAX_EVENT_CHARS + 2048) + 64 * 1024
-"""What the events server reads of one message: any batch the count and the per-event sizes let through (UTF-8
-at 4 bytes a character, plus the wire's framing), so one too big is answered by MAX_BATCH_BYTES's rule,
-INVALID_ARGUMENT naming `events`, not by the transport's bare RESOURCE_EXHAUSTED, which reads as "retry"."""
+MAX_BATCH_READ_BYTES = 17 * 1024 * 1024
+"""What the events server reads of one message: a batch over MAX_BATCH_BYTES up to 17 MiB (1000 events of 16 KiB
+in ASCII, plus framing) is read and answered by MAX_BATCH_BYTES's rule, INVALID_ARGUMENT naming `events`. Not the
+64 MiB the count and the per-event sizes would allow in the widest UTF-8: any signed-in reader may call this, and a
+few such messages at once would fill the pod's memory. Beyond 17 MiB the transport refuses the call,
+RESOURCE_EXHAUSTED without RetryInfo (the proto says: do not retry)."""
 MAX_REPORTED = 20
 """Violations listed in one refusal; a batch of a thousand bad events gets a bounded answer."""
 MAX_FUTURE = timedelta(days=1)

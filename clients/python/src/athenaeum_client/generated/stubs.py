@@ -414,7 +414,8 @@ class EventsServiceStub:
         Errors: INVALID_ARGUMENT (an event is malformed, the BadRequest names it, e.g. "events[3].type";
         two events share a name; more than 1000 events; over 4 MiB, the BadRequest names "events": split the
         batch; nothing is accepted), PERMISSION_DENIED,
-        RESOURCE_EXHAUSTED and UNAVAILABLE (as for RecordEvent).
+        RESOURCE_EXHAUSTED and UNAVAILABLE (as for RecordEvent). A message over 17 MiB is not read at all: the
+        transport answers RESOURCE_EXHAUSTED without RetryInfo, which must not be retried (split the batch).
         """
         return self._caller.unary_unary('/athenaeum.events.v1.EventsService/BatchRecordEvents', request, events_v1.BatchRecordEventsResponse, timeout=timeout, metadata=metadata)
 
@@ -1417,7 +1418,8 @@ class EventsServiceAsyncStub:
         Errors: INVALID_ARGUMENT (an event is malformed, the BadRequest names it, e.g. "events[3].type";
         two events share a name; more than 1000 events; over 4 MiB, the BadRequest names "events": split the
         batch; nothing is accepted), PERMISSION_DENIED,
-        RESOURCE_EXHAUSTED and UNAVAILABLE (as for RecordEvent).
+        RESOURCE_EXHAUSTED and UNAVAILABLE (as for RecordEvent). A message over 17 MiB is not read at all: the
+        transport answers RESOURCE_EXHAUSTED without RetryInfo, which must not be retried (split the batch).
         """
         return await self._caller.unary_unary('/athenaeum.events.v1.EventsService/BatchRecordEvents', request, events_v1.BatchRecordEventsResponse, timeout=timeout, metadata=metadata)
 

@@ -124,7 +124,8 @@ class EventsServiceServicer:
         Errors: INVALID_ARGUMENT (an event is malformed, the BadRequest names it, e.g. "events[3].type";
         two events share a name; more than 1000 events; over 4 MiB, the BadRequest names "events": split the
         batch; nothing is accepted), PERMISSION_DENIED,
-        RESOURCE_EXHAUSTED and UNAVAILABLE (as for RecordEvent).
+        RESOURCE_EXHAUSTED and UNAVAILABLE (as for RecordEvent). A message over 17 MiB is not read at all: the
+        transport answers RESOURCE_EXHAUSTED without RetryInfo, which must not be retried (split the batch).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -61,7 +61,8 @@ class EventsServiceStub:
     Errors: INVALID_ARGUMENT (an event is malformed, the BadRequest names it, e.g. "events[3].type";
     two events share a name; more than 1000 events; over 4 MiB, the BadRequest names "events": split the
     batch; nothing is accepted), PERMISSION_DENIED,
-    RESOURCE_EXHAUSTED and UNAVAILABLE (as for RecordEvent).
+    RESOURCE_EXHAUSTED and UNAVAILABLE (as for RecordEvent). A message over 17 MiB is not read at all: the
+    transport answers RESOURCE_EXHAUSTED without RetryInfo, which must not be retried (split the batch).
     """
     StreamRecordEvents: _grpc.StreamStreamMultiCallable[_events_pb2.StreamRecordEventsRequest, _events_pb2.StreamRecordEventsResponse]
     """For high-volume clients: batches in (each as BatchRecordEvents), one acknowledgement per accepted
@@ -144,7 +145,8 @@ class EventsServiceAsyncStub(EventsServiceStub):
     Errors: INVALID_ARGUMENT (an event is malformed, the BadRequest names it, e.g. "events[3].type";
     two events share a name; more than 1000 events; over 4 MiB, the BadRequest names "events": split the
     batch; nothing is accepted), PERMISSION_DENIED,
-    RESOURCE_EXHAUSTED and UNAVAILABLE (as for RecordEvent).
+    RESOURCE_EXHAUSTED and UNAVAILABLE (as for RecordEvent). A message over 17 MiB is not read at all: the
+    transport answers RESOURCE_EXHAUSTED without RetryInfo, which must not be retried (split the batch).
     """
     StreamRecordEvents: _aio.StreamStreamMultiCallable[_events_pb2.StreamRecordEventsRequest, _events_pb2.StreamRecordEventsResponse]  # type: ignore[assignment]
     """For high-volume clients: batches in (each as BatchRecordEvents), one acknowledgement per accepted
@@ -236,7 +238,8 @@ class EventsServiceServicer(metaclass=_abc_1.ABCMeta):
         Errors: INVALID_ARGUMENT (an event is malformed, the BadRequest names it, e.g. "events[3].type";
         two events share a name; more than 1000 events; over 4 MiB, the BadRequest names "events": split the
         batch; nothing is accepted), PERMISSION_DENIED,
-        RESOURCE_EXHAUSTED and UNAVAILABLE (as for RecordEvent).
+        RESOURCE_EXHAUSTED and UNAVAILABLE (as for RecordEvent). A message over 17 MiB is not read at all: the
+        transport answers RESOURCE_EXHAUSTED without RetryInfo, which must not be retried (split the batch).
         """
 
     @_abc_1.abstractmethod
