@@ -17,8 +17,12 @@ from services.events.domain.anonymizing import ANONYMIZED
 from services.support.mesh.envoy_web import WEB_SOURCE
 from services.support.runtime.wire import event_subject
 
-PUBLISHED = {"catalog": catalog_events, "loans": loans_events, "users": users_events}
-PUBLISHED["notifications"] = notifications_events
+PUBLISHED = {
+    "catalog": catalog_events,
+    "loans": loans_events,
+    "users": users_events,
+    "notifications": notifications_events,
+}
 
 
 def _event_types(context: str, module: ModuleType) -> set[str]:
