@@ -120,6 +120,7 @@ export default {
   "auth.session_ended": "It expired or was closed by the library. Sign in again to go on where you were: the desk keeps its scan log and the patron being served.",
 
   "account.title": "My account",
+  "account.fine_refund_due": "the book was found: the {amount} you paid is owed back to you, ask at the desk",
   "account.card_number": "Library card",
   "account.restricted.USER_STATUS_BLOCKED": "Your account is blocked by the library.",
   "account.restricted.USER_STATUS_EXPIRED": "Your membership has expired.",
