@@ -28,10 +28,12 @@ SINGLE = {True: 160, False: 70}
 """Characters in a text of one segment, by whether it is GSM-7."""
 PART = {True: 153, False: 67}
 """Characters in each segment of a longer one (the rest carries the concatenation header)."""
-SHORTENED = ("book_title", "book_titles", "author", "reason")
+SHORTENED = ("book_title", "book_titles", "authors", "author", "reason")
 """Values an SMS may shorten, in this order: what a reader recognises by its start."""
 MIN_KEPT = 24
-"""A shortened value keeps at least this many characters (a title cut to nothing names no book)."""
+"""A shortened value keeps at least this many characters (a title cut to nothing names no book), unless the
+notice cannot fit otherwise: then the values go down to an ellipsis, as a notice over its segments is billed
+for every one of them."""
 
 
 def is_gsm7(text: str) -> bool:
@@ -74,15 +76,31 @@ def shortened(value: str, keep: int) -> str:
 
 def fitted(render: Callable[[Mapping[str, str]], str], values: Mapping[str, str], *, max_segments: int) -> str:
     """The SMS `render` makes of the values, plain (see `plain`), with its long values shortened until it
-    takes at most `max_segments`; as short as they may be made when that is not enough."""
-    current = dict(values)
-    text = plain(render(current))
+    takes at most `max_segments`: first each down to MIN_KEPT characters, then, when the rest of the notice
+    leaves no room for that, further (down to a bare ellipsis) if that makes it fit; as short as MIN_KEPT
+    allows when nothing does (an address or a date too long: the title is not given up for nothing)."""
+    kept = dict(values)
+    text = _shortened(render, kept, plain(render(kept)), max_segments, floor=MIN_KEPT)
+    if _over(text, max_segments) <= 0:
+        return text
+    shorter = _shortened(render, dict(kept), text, max_segments, floor=0)
+    return shorter if _over(shorter, max_segments) <= 0 else text
+
+
+def _over(text: str, max_segments: int) -> int:
+    return units(text) - capacity(text, max_segments)
+
+
+def _shortened(
+    render: Callable[[Mapping[str, str]], str], current: dict[str, str], text: str, max_segments: int, *, floor: int
+) -> str:
+    """The text with `current`'s SHORTENED values cut (in place), in order, none below `floor` characters."""
     for name in SHORTENED:
         for _ in range(3):  # a cut may change the alphabet (a title with the only non-GSM letter): count again
-            over = units(text) - capacity(text, max_segments)
+            over = _over(text, max_segments)
             value = current.get(name, "")
-            keep = max(len(value) - over - 3, MIN_KEPT)  # 3: the ellipsis as "..." in GSM-7
-            if over <= 0 or keep >= len(value):
+            keep = max(len(value) - over - 3, floor)  # 3: the ellipsis as "..." in GSM-7
+            if over <= 0 or keep >= len(value) or value == "…":
                 break
             current[name] = shortened(value, keep)
             text = plain(render(current))

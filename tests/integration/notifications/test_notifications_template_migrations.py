@@ -1,5 +1,5 @@
-"""Migrations 0011-0012 and 0014 on real Postgres: the reset link's SMS templates go, and the built-in templates
-reworded since (A8, A14, B3) replace the stored copies nobody edited, and only those."""
+"""Migrations 0011-0012, 0014 and 0015 on real Postgres: the reset link's SMS templates go, and the built-in templates
+reworded since (A8, A14, B3, NF8) replace the stored copies nobody edited, and only those."""
 
 from __future__ import annotations
 
@@ -80,3 +80,23 @@ async def test_unedited_new_book_templates_learn_the_digest_and_edited_ones_are_
     new = BUILTIN["new_book_by_author_sms_en"].body
     assert (rows["new_book_by_author_sms_en"].body, rows["new_book_by_author_sms_en"].version) == (new, 2)
     assert "book_titles" in new and rows["new_book_by_author_sms_ru"].version == 1
+
+
+OLD_EMAIL_CHANGED_SMS_RU = (
+    "{{ library_name }}: почта вашей учётной записи изменена на {{ new_email }}. Не вы? Свяжитесь с библиотекой."  # noqa: RUF001
+)
+
+
+async def test_unedited_russian_sms_that_took_three_segments_are_shortened(postgres) -> None:
+    url = await asyncio.to_thread(postgres.fresh_database, "notifications")
+    await asyncio.to_thread(command.upgrade, alembic_config("notifications", url), "0014")
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(templates.insert(), [_row("email_changed_sms_ru", OLD_EMAIL_CHANGED_SMS_RU)])
+        await asyncio.to_thread(upgrade_to_head, "notifications", url)
+        async with engine.connect() as connection:
+            row = (await connection.execute(sa.select(templates).where(templates.c.id == "email_changed_sms_ru"))).one()
+    finally:
+        await engine.dispose()
+    assert (row.body, row.version) == (BUILTIN["email_changed_sms_ru"].body, 2)

@@ -4,7 +4,7 @@ import { useLayoutEffect, useRef, useState } from "preact/hooks";
 import { api, idOf } from "../api.js";
 import { html } from "../html.js";
 import { announce, focusLater } from "../a11y.js";
-import { LANGUAGES, fieldText, fineText, language, languageName, t, tn } from "../i18n.js";
+import { LANGUAGES, fieldText, fineText, formatMoney, language, languageName, t, tn } from "../i18n.js";
 import { session } from "../session.js";
 import { DateText, DeadlineText, ErrorNotice, Loading, Money, NotYetAvailable, Notice, TotalOwed, useAction, useAsync, useOverdueLoanTitles, useTitle } from "../components.js";
 import { HoldStatus } from "./book.js";
@@ -176,7 +176,8 @@ function Fines({ patron }) {
           <td data-label=${t("fines.date")}><${DateText} iso=${fine.create_time} /></td>
           <td class="num" data-label=${t("fines.amount")}><${Money} amount=${fine.amount} currency=${fine.currency_code} /></td>
           <td class="num" data-label=${t("fines.outstanding")}><${Money} amount=${fine.outstanding_amount} currency=${fine.currency_code} /></td>
-          <td data-label=${t("fines.status")}>${t(`fine_status.${fine.status}`)}</td>
+          <td data-label=${t("fines.status")}>${t(`fine_status.${fine.status}`)}${Number(fine.refund_amount || "0") > 0 &&
+            ` · ${t("account.fine_refund_due", { amount: formatMoney(fine.refund_amount, fine.currency_code) })}`}</td>
         </tr>`,
       )}</tbody>
     </table></div>`}

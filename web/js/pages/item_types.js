@@ -21,7 +21,8 @@ function noticeText({ done, code, new_code }) {
   return done === "saved" ? t("item_types.saved", { code }) : t("item_types.added", { code });
 }
 
-export function ItemTypes() {
+/** `onTypeGone(code)`: an item type was renamed or deleted (the rules naming its old code follow it). */
+export function ItemTypes({ onTypeGone = () => {} }) {
   const types = useItemTypes();
   const [draft, setDraft] = useState(EMPTY);
   const [renaming, setRenaming] = useState(null); // { kind, new_code } while the rename form is open
@@ -52,7 +53,7 @@ export function ItemTypes() {
     if (!window.confirm(t("item_types.delete_confirm", { code: kind.code }))) return undefined;
     keepFocus(undefined, "item-type-code"); // the type's line goes with its button
     const call = (request_id) => api(`/v1/${kind.name}`, { method: "DELETE", query: { request_id } });
-    return act({ remove: kind.name }, call, { done: "deleted", code: kind.code });
+    return act({ remove: kind.name }, call, { done: "deleted", code: kind.code }).then((gone) => gone && onTypeGone(kind.code));
   }
 
   async function rename(event) {
@@ -64,7 +65,7 @@ export function ItemTypes() {
     if (!window.confirm(t("item_types.rename_confirm", said))) return;
     const call = (request_id) =>
       api(`/v1/${kind.name}:rename`, { method: "POST", body: { new_code: newCode, etag: kind.etag, request_id } });
-    if (await act({ rename: kind.name, newCode, etag: kind.etag }, call, said)) setRenaming(null);
+    if (await act({ rename: kind.name, newCode, etag: kind.etag }, call, said)) (setRenaming(null), onTypeGone(kind.code));
   }
 
   const set = (field) => (event) => setDraft({ ...draft, [field]: event.currentTarget.value });

@@ -51,6 +51,17 @@ export function RulesPage() {
     setMessage(text);
     rules.reload();
   };
+  // An item type renamed or deleted below: the loans service re-keys (or drops) the rules naming it a moment
+  // later, from the catalog's event. The table is read again once none names the old code (a few seconds at
+  // most), so it shows the new code and the etags a Save needs (finding NF5: it kept the old ones until reload).
+  async function followItemType(code) {
+    for (let tries = 0; tries < 15; tries += 1) {
+      const listed = await fetchAll("/v1/circulationRules", { field: "circulation_rules" }).catch(() => null);
+      if (listed && !listed.some((rule) => rule.item_type === code)) break;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    rules.reload();
+  }
   return html`<h1 tabindex="-1">${t("rules.title")}</h1>
     <p class="muted">${editable ? t("rules.intro_admin") : t("rules.intro_read_only")}</p>
     ${message && html`<${Notice}>${message}<//>`}
@@ -69,7 +80,7 @@ export function RulesPage() {
         ${editable && html`<${RuleRow} key="new" rule=${NEW_RULE} editable=${true} onDone=${done} />`}
       </tbody>
     </table></div>`}
-    <${ItemTypes} />
+    <${ItemTypes} onTypeGone=${followItemType} />
     <${ClosedDays} />`;
 }
 
