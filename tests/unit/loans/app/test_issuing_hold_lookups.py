@@ -12,8 +12,7 @@ from services.loans.domain.borrowing import CopyInfo
 from services.loans.domain.hold_record import HoldStatus
 
 from ..desk import DESK, Desk
-from ..fake_repositories import FakeHoldRepository
-from ..fakes import FakeLoansDatabase
+from ..fakes import FakeHoldRepository, FakeLoansDatabase  # wherever the fake lives, the one the fakes use
 
 
 @pytest.fixture
