@@ -30,7 +30,7 @@ from services.loans.app.returning import finish_return_on_copy
 from services.loans.app.saga import LoanOfStep, known_then_read
 from services.loans.app.shelf import release_and_pass_on
 from services.loans.app.unavailable import explained
-from services.loans.domain.borrowing import BOOK, BorrowingPolicy, CopyInfo, Eligibility, ensure_may_borrow
+from services.loans.domain.borrowing import BOOK, BorrowingPolicy, CopyInfo, Eligibility, Standing, ensure_may_borrow
 from services.loans.domain.hold_record import HOLD
 from services.loans.domain.holds import Hold
 from services.loans.domain.item_types import ANY_ITEM_TYPE
@@ -238,6 +238,17 @@ async def _title_or_blank(book: str, catalog: Catalog) -> str:
         return ""
 
 
+async def _hold_filled(loan: Loan, standing: Standing, uow: LoansUnitOfWork) -> Hold | None:
+    """The hold the loan was begun for, else the patron's own hold on the book (still WAITING, or made READY
+    meanwhile): it is filled by this loan, not left to trap the next copy for them. Not looked for when the
+    standing, read under the patron's lock, counts no hold of theirs (a statement fewer for most issues)."""
+    if loan.hold:
+        return await uow.holds.get(HOLD.parse_id(loan.hold))
+    if standing.active_holds == 0:
+        return None
+    return await uow.holds.active_for(loan.patron, loan.book)
+
+
 async def _activate(
     current: LoanOfStep,
     patron: str,
@@ -267,9 +278,7 @@ async def _activate(
         rule.terms.ensure_lends_at(now, policy.time_zone)  # a term ended since the rule was set: born overdue
         closed = await uow.closed_days.in_force()  # cached as the rules are: no round trip per issue
         loan.activate(copy, rule=rule, book_title=title, now=now, zone=policy.time_zone, closed=closed)
-        # The hold the loan was begun for, else the patron's own hold on the book (still WAITING, or made
-        # READY meanwhile): it is filled by this loan, not left to trap the next copy for them.
-        hold = await (uow.holds.get(HOLD.parse_id(loan.hold)) if loan.hold else uow.holds.active_for(patron, loan.book))
+        hold = await _hold_filled(loan, standing, uow)
         if hold is not None:
             hold.fulfil(loan.name, copy=copy.name, now=now)
             await uow.holds.save(hold)

@@ -65,8 +65,9 @@ async def begin_seen(
         ensure_may_borrow(eligibility, standing, terms, policy)
         if copy is not None:  # its own rule: refused before the copy is taken out (by book, once it is)
             rule.terms.ensure_lends_at(now, policy.time_zone)
-        hold = await uow.holds.active_for(cmd.patron, book)
-        ready = hold if hold is not None and hold.set_aside else None  # its copy on the shelf or on its way
+        # Its copy on the shelf or on its way: looked for only when the standing counts such a hold.
+        hold = await uow.holds.active_for(cmd.patron, book) if standing.ready_holds else None
+        ready = hold if hold is not None and hold.set_aside else None
         requested_copy = ready.copy if ready and not cmd.barcode else ""
         return await _record(cmd, book, requested_copy, ready.name if ready else "", uow=uow, now=now)
 

@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from services.loans.data.tables import UNUSED_LOAN_COLUMNS, fines, holds, loans, patrons
 from services.loans.domain.fines import FineKind
-from services.loans.domain.hold_record import SET_ASIDE, HoldStatus
+from services.loans.domain.hold_record import ACTIVE_HOLD_STATUSES, SET_ASIDE, HoldStatus
 from services.loans.domain.loan_record import LoanStatus
 from services.loans.domain.patrons import ACTIVE
 from services.support.runtime.driver import DriverStatement
@@ -78,7 +78,8 @@ ACTIVE_ON_COPY = DriverStatement(
 
 
 def _standing_query(*, all_item_types: bool) -> sa.Select[Any]:
-    """Active loans (of one item type, or all), overdue loans, fines owed and set-aside holds, in one statement."""
+    """Active loans (of one item type, or all), overdue loans, fines owed, set-aside and active holds, in one
+    statement."""
     patron = sa.bindparam("patron", type_=sa.String)
     active = sa.and_(loans.c.patron == patron, loans.c.status == LoanStatus.ACTIVE.value)
     besides = sa.bindparam("besides", type_=ARRAY(sa.String))
@@ -97,11 +98,18 @@ def _standing_query(*, all_item_types: bool) -> sa.Select[Any]:
         .where(holds.c.patron == patron, sa.or_(*(holds.c.status == status.value for status in SET_ASIDE)))
         .scalar_subquery()
     )
+    # Every hold not ended, so an issue under the patron's lock looks for the hold it fills only when there is one.
+    held = (
+        sa.select(sa.func.count())
+        .where(holds.c.patron == patron, sa.or_(*(holds.c.status == status.value for status in ACTIVE_HOLD_STATUSES)))
+        .scalar_subquery()
+    )
     return sa.select(
         sa.func.count().filter(in_scope).label("active"),
         sa.func.count().filter(sa.and_(active, loans.c.due_at < sa.bindparam("now"))).label("overdue"),
         owed.label("owed"),
         ready.label("ready"),
+        held.label("held"),
     ).where(loans.c.patron == patron)
 
 

@@ -175,14 +175,14 @@ class SqlLoanRepository(TrackingRepository):
 
     async def standing(self, patron: str, *, item_type: str, now: datetime, besides: Sequence[str] = ()) -> Standing:
         """Active loans (of `item_type`, or for "*" of every type but those in `besides`), overdue loans,
-        fines still owed and holds with a copy set aside (READY or IN_TRANSIT)."""
+        fines still owed, holds with a copy set aside (READY or IN_TRANSIT) and holds not ended."""
         if item_type == "*":
             counts, params = STANDING_ALL, {"patron": patron, "now": now, "besides": list(besides)}
         else:
             counts, params = STANDING_OF_TYPE, {"patron": patron, "now": now, "item_type": item_type}
         row = await self._first(counts, params)
         assert row is not None  # counts: always one row
-        return Standing(row["active"], row["overdue"], Decimal(row["owed"] or 0), row["ready"])
+        return Standing(row["active"], row["overdue"], Decimal(row["owed"] or 0), row["ready"], row["held"])
 
     async def list_newest_first(
         self, where: LoanFilter, *, now: datetime, page: PageRequest[NewestFirst]

@@ -84,7 +84,9 @@ class Standing:
     outstanding_fines: Decimal
     ready_holds: int = 0
     """Holds with a copy set aside (READY, or IN_TRANSIT): a copy the desk may lend only for its hold."""
-    """Copies waiting for the patron on the hold shelf (READY holds)."""
+    active_holds: int | None = None
+    """Holds not ended (WAITING, IN_TRANSIT, READY), on any title; None when not counted. Under the patron's
+    lock (a hold is placed under it too), none means an issue has no hold of theirs to fill: not looked for."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from services.support.runtime.driver import (
     DriverStatement,
     DriverTransaction,
     JoiningSession,
+    SessionOnDemand,
 )
 from services.support.runtime.outbox import OUTBOX, OutboxMessage
 from services.support.runtime.repository import DriverAccess, TrackingRepository
@@ -128,7 +129,7 @@ class SqlAlchemyUnitOfWork:
         else:
             autocommit = self.read_only or self._single
             self._connection = DriverConnection(engine, transactional=False) if autocommit else None
-            self.session = sessions()
+            self.session = cast(AsyncSession, SessionOnDemand(sessions)) if autocommit else sessions()
         self._driver_access = (
             DriverAccess(
                 _weakly(self.driver),

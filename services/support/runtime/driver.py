@@ -222,6 +222,26 @@ class JoiningSession:
         return False  # its unit of work ends the driver's transaction itself
 
 
+class SessionOnDemand:
+    """The session of a read-only or single-write block, made by `make` when a statement that has no driver form
+    first asks for it. Most such blocks run only DriverStatements on the driver's connection, and making the
+    AsyncSession (and its Session) each time cost ~1-1.5 % of a loaded loans or catalog process for nothing."""
+
+    __slots__ = ("_make", "_session")
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self._make = make
+        self._session: Any = None
+
+    def in_transaction(self) -> bool:
+        return self._session is not None and bool(self._session.in_transaction())
+
+    def __getattr__(self, name: str) -> Any:  # only what the slots and in_transaction do not answer
+        if self._session is None:
+            self._session = self._make()
+        return getattr(self._session, name)
+
+
 INTEGRITY_ERRORS: tuple[type[Exception], ...] = (sa.exc.IntegrityError, asyncpg.IntegrityConstraintViolationError)
 """A broken unique or foreign-key constraint, through a session or on the driver."""
 

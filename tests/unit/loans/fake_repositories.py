@@ -147,8 +147,9 @@ class FakeLoanRepository:
         fines = self._tx.rows("fines").values()
         owing = [fine for fine in fines if fine.patron == patron and fine.status == FineStatus.OUTSTANDING]
         owed = sum((fine.outstanding for fine in owing), ZERO)
-        ready = [h for h in self._tx.rows("holds").values() if h.patron == patron and h.set_aside]
-        return Standing(len(in_scope), len(overdue), Decimal(owed), len(ready))
+        held = [h for h in self._tx.rows("holds").values() if h.patron == patron and h.is_active]
+        ready = [h for h in held if h.set_aside]
+        return Standing(len(in_scope), len(overdue), Decimal(owed), len(ready), len(held))
 
     async def list_newest_first(
         self, where: LoanFilter, *, now: datetime, page: PageRequest[NewestFirst]
