@@ -34,8 +34,9 @@ SUPPORTED_LOCALES = ("en", "ru")
 _LANGUAGE_TAG = re.compile(r"^([a-z]{2,3})(?:[-_][a-z0-9]{1,8})*$")
 NOTIFICATION_KINDS = frozenset(
     {"loan_issued", "loan_returned", "due_soon", "overdue", "loan_renewed", "hold_ready", "hold_expiring",
-     "hold_expired", "hold_cancelled", "hold_requeued", "fine_assessed", "welcome", "password_changed",
-     "password_reset", "session_revoked", "email_changed", "phone_changed", "message", "new_book_by_author"}
+     "hold_expired", "hold_cancelled", "hold_requeued", "hold_pickup_changed", "fine_assessed", "welcome",
+     "password_changed", "password_reset", "session_revoked", "email_changed", "phone_changed", "message",
+     "new_book_by_author"}
 )  # fmt: skip
 """The kinds of notification a user may choose channels for (the notifications service sends them)."""
 

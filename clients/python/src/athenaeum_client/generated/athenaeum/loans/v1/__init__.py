@@ -1650,7 +1650,8 @@ default_message_pool.register_message(
 class HoldPickupBranchChanged(betterproto2.Message):
     """
     The hold's pickup branch was changed while it waited in the queue (UpdateHold), by its reader or staff; it
-    keeps its place. A copy set aside for it next goes to the new branch (its HoldInTransit).
+    keeps its place. A copy set aside for it next goes to the new branch (its HoldInTransit). When staff changed
+    it, its reader is told (notification kind "hold_pickup_changed"); a reader who changed it is not.
     """
 
     event_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)

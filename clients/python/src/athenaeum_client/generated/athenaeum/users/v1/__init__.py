@@ -670,7 +670,8 @@ class NotificationPreferences(betterproto2.Message):
     "loan_issued" and "loan_returned" (receipts: off unless chosen here), "due_soon", "overdue",
     "loan_renewed", "hold_ready", "hold_expiring", "hold_expired", "hold_cancelled" (staff cancelled a hold
     whose copy was set aside), "hold_requeued" (a hold whose copy was set aside went back to the queue: the
-    copy missing or taken out of circulation, or the account may not borrow), "fine_assessed", "welcome",
+    copy missing or taken out of circulation, or the account may not borrow), "hold_pickup_changed" (staff
+    moved a waiting hold to another pickup branch), "fine_assessed", "welcome",
     "password_changed", "password_reset", "session_revoked", "email_changed", "phone_changed" (security
     notices: sent whatever the choice, an address change to the previous address), "message" (from staff),
     "new_book_by_author" (a book by an author the reader follows).
