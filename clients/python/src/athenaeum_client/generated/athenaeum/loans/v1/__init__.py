@@ -927,6 +927,12 @@ class Fine(betterproto2.Message):
     `paid_amount`, which stays what was paid. On the fine's audit trail with the LostLoanFound event.
     """
 
+    book_language: "str" = betterproto2.field(17, betterproto2.TYPE_STRING)
+    """
+    The language of the loan's book whose title an OVERDUE or LOST_ITEM fine's `description` names (a BCP 47
+    tag; empty for other fines, and when not known): lists mark the title with it.
+    """
+
 
 default_message_pool.register_message("athenaeum.loans.v1", "Fine", Fine)
 
@@ -1316,6 +1322,12 @@ class Hold(betterproto2.Message):
     patron_card_number: "str" = betterproto2.field(23, betterproto2.TYPE_STRING)
     """
     The patron's library card number, as `patron_display_name`: staff answers only.
+    """
+
+    book_language: "str" = betterproto2.field(24, betterproto2.TYPE_STRING)
+    """
+    The language of the book (a BCP 47 tag, as the catalog had it with `book_title`; empty when not known):
+    lists mark the title with it.
     """
 
 
@@ -2308,6 +2320,12 @@ class Loan(betterproto2.Message):
     Set by ReturnLoan taking back a copy declared lost and found: what was paid of its LOST_ITEM fine, decimal
     string, which the library owes back to the patron (the desk hands it back; the fine's `refund_amount`
     keeps it). Empty otherwise, and on a retry of that return.
+    """
+
+    book_language: "str" = betterproto2.field(24, betterproto2.TYPE_STRING)
+    """
+    The language of the book (a BCP 47 tag, as the catalog had it with `book_title`; empty when not known):
+    lists mark the title with it.
     """
 
 
