@@ -364,8 +364,9 @@ class CirculationRule(_message.Message):
     name: _builtins.str
     """"circulationRules/{rule}". Assigned by the server."""
     patron_category: _builtins.str
-    """e.g. "ADULT", or "*": a patron category as accounts have it (a letter, then up to 31 of A-Z, 0-9, _;
-    ASCII only: a German sharp s is refused, not upper-cased to "SS"). Input in lower case is upper-cased.
+    """e.g. "ADULT", or "*": a patron category as accounts have it (a letter, then up to 31 of A-Z, 0-9, _: 32
+    characters at most; ASCII only: a German sharp s is refused, not upper-cased to "SS"). Input in lower case
+    is upper-cased.
     """
     item_type: _builtins.str
     """e.g. "BOOK", or "*": the code of one of the catalog's item types (ListItemTypes; 1-20 of A-Z, 0-9, _, -,

@@ -122,7 +122,7 @@ class User(_message.Message):
     """Library card number printed on the card; generated at creation."""
     patron_category: _builtins.str
     """Matches circulation rules, e.g. "ADULT", "CHILD", "STAFF". Defaults to "ADULT". An upper-case letter,
-    then up to 31 of A-Z, 0-9 and _ (ASCII only; anything else is INVALID_ARGUMENT).
+    then up to 31 of A-Z, 0-9 and _: 32 characters at most (ASCII only; anything else is INVALID_ARGUMENT).
     """
     role: Global___UserRole.ValueType
     """What the user may do; changed by admins only. New accounts are readers unless an admin says otherwise."""
@@ -380,7 +380,7 @@ class ListUsersRequest(_message.Message):
     account alone, when the other filters keep it.
     """
     patron_category: _builtins.str
-    """Only users of this patron category, e.g. "CHILD" (empty: any)."""
+    """Only users of this patron category, e.g. "CHILD" (empty: any); 32 characters at most, as a category has."""
     def __init__(
         self,
         *,

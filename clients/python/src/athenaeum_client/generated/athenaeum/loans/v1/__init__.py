@@ -410,8 +410,9 @@ class CirculationRule(betterproto2.Message):
 
     patron_category: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
     """
-    e.g. "ADULT", or "*": a patron category as accounts have it (a letter, then up to 31 of A-Z, 0-9, _;
-    ASCII only: a German sharp s is refused, not upper-cased to "SS"). Input in lower case is upper-cased.
+    e.g. "ADULT", or "*": a patron category as accounts have it (a letter, then up to 31 of A-Z, 0-9, _: 32
+    characters at most; ASCII only: a German sharp s is refused, not upper-cased to "SS"). Input in lower case
+    is upper-cased.
     """
 
     item_type: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
@@ -1831,7 +1832,8 @@ class ListCirculationRulesRequest(betterproto2.Message):
 
     patron_category: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
     """
-    Only rules that would apply to this patron category (wildcards included).
+    Only rules that would apply to this patron category (wildcards included); 32 characters at most, as a
+    category has.
     """
 
     item_type: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)

@@ -535,7 +535,7 @@ class ListUsersRequest(betterproto2.Message):
 
     patron_category: "str" = betterproto2.field(6, betterproto2.TYPE_STRING)
     """
-    Only users of this patron category, e.g. "CHILD" (empty: any).
+    Only users of this patron category, e.g. "CHILD" (empty: any); 32 characters at most, as a category has.
     """
 
 
@@ -1087,7 +1087,7 @@ class User(betterproto2.Message):
     patron_category: "str" = betterproto2.field(6, betterproto2.TYPE_STRING)
     """
     Matches circulation rules, e.g. "ADULT", "CHILD", "STAFF". Defaults to "ADULT". An upper-case letter,
-    then up to 31 of A-Z, 0-9 and _ (ASCII only; anything else is INVALID_ARGUMENT).
+    then up to 31 of A-Z, 0-9 and _: 32 characters at most (ASCII only; anything else is INVALID_ARGUMENT).
     """
 
     role: "UserRole" = betterproto2.field(
