@@ -84,3 +84,32 @@ def test_another_reader_an_unlisted_branch_a_stale_etag_and_a_copy_set_aside_are
     assert bad_mask.status_code == 400 and "update_mask" in bad_mask.text, bad_mask.text
     read = edge.get(f"/v1/{waiting['name']}", headers=second.headers).json()
     assert read["pickup_branch"] == "EAST", read
+
+
+def _pickup_notices(edge: httpx.Client, reader: Any, *, seconds: float) -> list[dict[str, Any]]:
+    """The reader's hold_pickup_changed notices, once there are some (or `seconds` passed)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        query = {"kind": "hold_pickup_changed"}
+        found = edge.get(f"/v1/{reader.name}/notifications", params=query, headers=reader.headers)
+        assert found.status_code == 200, found.text
+        notices: list[dict[str, Any]] = found.json().get("notifications", [])
+        if notices or time.monotonic() > deadline:
+            return notices
+        time.sleep(0.2)
+
+
+def test_the_reader_is_told_when_the_desk_moves_their_hold_and_not_of_their_own_move(
+    edge: httpx.Client, librarian, new_reader
+) -> None:
+    first, second = new_reader(), new_reader()
+    book, _ = new_book(edge, librarian)
+    _hold(edge, first, book, "MAIN")  # the copy is set aside for it
+    waiting = _hold(edge, second, book, "MAIN")
+    assert _move(edge, second, waiting, "EAST").status_code == 200  # their own choice: nothing to tell
+    by_staff = _move(edge, librarian, waiting, "WEST")
+    assert by_staff.status_code == 200, by_staff.text
+    notices = _pickup_notices(edge, second, seconds=15)
+    assert notices, "the reader was not told the desk moved their hold"
+    # The loans events reach notifications in order: the reader's own move, handled first, told nothing.
+    assert {(n["params"]["branch"], n["params"]["previous_branch"]) for n in notices} == {("WEST", "EAST")}

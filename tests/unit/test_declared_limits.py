@@ -10,13 +10,17 @@ from google.protobuf.descriptor import Descriptor
 from athenaeum.api.v1 import limits_pb2
 from athenaeum.catalog.v1 import catalog_pb2
 from athenaeum.events.v1 import events_pb2
+from athenaeum.loans.v1 import loans_pb2
+from athenaeum.loans.v1 import resources_pb2 as loans_resources_pb2
 from athenaeum.notifications.v1 import notifications_pb2
 from athenaeum.users.v1 import users_pb2
 from services.catalog.domain import item_types
 from services.events.domain import rules
+from services.loans.domain import codes as loans_codes
 from services.notifications.app import sending
 from services.support.runtime.boundary import check_request
 from services.support.runtime.errors import InvalidArgument
+from services.users.domain import validation as users_validation
 from services.users.domain.validation import MAX_PASSWORD_LENGTH
 
 
@@ -60,3 +64,22 @@ def test_a_description_over_the_limit_is_refused_with_the_limit_the_catalog_keep
         check_request(catalog_pb2.CreateItemTypeRequest(item_type=longest))
     legacy = catalog_pb2.ItemType(name="itemTypes/X", code="A" * 64, description="kept from before the list")
     check_request(catalog_pb2.UpdateItemTypeRequest(item_type=legacy))
+
+
+def test_a_patron_category_declares_the_32_characters_accounts_and_rules_take() -> None:
+    """The API said 64 while users and loans refused a category over 32 (a letter, then up to 31)."""
+    declared = {
+        _declared(users_pb2.User.DESCRIPTOR, "patron_category")[0],
+        _declared(users_pb2.ListUsersRequest.DESCRIPTOR, "patron_category")[0],
+        _declared(loans_resources_pb2.CirculationRule.DESCRIPTOR, "patron_category")[0],
+        _declared(loans_pb2.ListCirculationRulesRequest.DESCRIPTOR, "patron_category")[0],
+    }
+    assert declared == {users_validation.MAX_CATEGORY_LENGTH} == {loans_codes.MAX_CATEGORY_LENGTH} == {32}
+    longest = "C" * 32
+    assert users_validation.category_violation(longest) is None and loans_codes.category_violation(longest, "c") is None
+    check_request(users_pb2.CreateUserRequest(user=users_pb2.User(patron_category=longest)))
+    with pytest.raises(InvalidArgument, match="at most 32 characters"):
+        check_request(users_pb2.CreateUserRequest(user=users_pb2.User(patron_category=longest + "C")))
+    rule = loans_resources_pb2.CirculationRule(patron_category=longest + "C", item_type="BOOK")
+    with pytest.raises(InvalidArgument, match="at most 32 characters"):
+        check_request(loans_pb2.CreateCirculationRuleRequest(circulation_rule=rule))

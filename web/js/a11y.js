@@ -156,3 +156,8 @@ export function langOf(book) {
   const code = book?.language;
   return code && /^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$/.test(code) ? code : undefined;
 }
+
+/** The `lang` of the book title a loan, hold or copy carries (`book_title` with its `book_language`). */
+export function titleLangOf(item) {
+  return langOf({ language: item?.book_language });
+}

@@ -2,7 +2,7 @@
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { api, newRequestId } from "./api.js";
 import { html } from "./html.js";
-import { useFocusIfLost } from "./a11y.js";
+import { titleLangOf, useFocusIfLost } from "./a11y.js";
 import { errorText, formatDate, formatDeadline, formatMoney, overdueTitle, t } from "./i18n.js";
 
 /** Runs `load` when `deps` change; {data, error, loading, reload}. Answers to stale calls are dropped. */
@@ -212,6 +212,12 @@ export function SignInFirst({ staff = false, ended = false, under = false }) {
     <p role=${under ? "alert" : undefined}>${under ? t("auth.session_ended_under") : text}</p>
     <a class="button" href=${`#/signin?next=${encodeURIComponent(location.hash.slice(1))}`}>${t("nav.sign_in")}</a>
   </div>`;
+}
+
+/** Marks the book title a fine's text names with the book's language (the fine's `book_language`). */
+export function markedTitle(fine) {
+  const lang = titleLangOf(fine);
+  return (title) => (lang ? html`<span lang=${lang}>${title}</span>` : title);
 }
 
 /** The titles of the loans overdue `fines` arose from, by loan name, for those whose description does not

@@ -8,7 +8,7 @@ import { html } from "./html.js";
 import { t } from "./i18n.js";
 import { ErrorNotice, useAction } from "./components.js";
 import { PagedCount, usePaged } from "./paging.js";
-import { useBookTitles } from "./pages/account.js";
+import { useBookHeadings } from "./pages/account.js";
 import { patronLabel } from "./receiving.js";
 import { keepFocus } from "./a11y.js";
 
@@ -75,7 +75,7 @@ export function SendHomeList({ branch }) {
     [filter],
   );
   const copies = found.items;
-  const titles = useBookTitles(copies);
+  const { titles, langs } = useBookHeadings(copies);
   if (!copies.length) return html`<${ErrorNotice} error=${found.error} />`;
   return html`<h2>${t("held_copy.send_home_heading")}</h2>
     <p class="muted">${t("held_copy.send_home_intro")}</p>
@@ -84,7 +84,7 @@ export function SendHomeList({ branch }) {
         <th scope="col">${t("held_copy.send_to")}</th></tr></thead>
       <tbody>${copies.map(
         (copy) => html`<tr key=${copy.name} data-copy=${copy.name}>
-          <td><a href=${`#/books/${idOf(copy.book)}`}>${titles[copy.book] || t("held_copy.book")}</a></td>
+          <td lang=${langs[copy.book]}><a href=${`#/books/${idOf(copy.book)}`}>${titles[copy.book] || t("held_copy.book")}</a></td>
           <td data-label=${t("holdshelf.barcode")}>${copy.barcode}</td>
           <td data-label=${t("held_copy.send_to")}>${copy.branch}${branch ? "" : html` <span class="muted">(${copy.sent_home_from})</span>`}</td>
         </tr>`,

@@ -37,6 +37,12 @@ export function t(key, params) {
   return text.replace(/\{(\w+)\}/g, (_, name) => (params[name] ?? "").toString());
 }
 
+/** As t(), with each {placeholder} the value of `params` as it is (an element too): parts to render. */
+export function tParts(key, params) {
+  const text = dictionary[key] ?? key;
+  return text.split(/\{(\w+)\}/g).map((part, index) => (index % 2 ? (params[part] ?? "") : part));
+}
+
 /** A count with the right plural form: keys `<key>.one`, `.few`, `.many`, `.other` (Russian needs them all). */
 export function tn(key, count, params = {}) {
   const form = new Intl.PluralRules(current).select(count);
@@ -192,10 +198,11 @@ export function eligibilityText(reasons) {
 
 /** What a fine is for. An overdue fine is said from its kind and its loan's title (`title`, else the title the
  * server wrote after its English "overdue: "); other fines keep the staff's description. */
-export function fineText(fine, title) {
+export function fineText(fine, title, markTitle = (text) => text) {
+  // `markTitle` wraps the book's title (in the book's language) within the sentence in the page's.
   if (fine.kind === "FINE_KIND_OVERDUE") {
     const named = title || overdueTitle(fine.description);
-    return named ? t("fine.overdue_for", { title: named }) : t("fine_kind.FINE_KIND_OVERDUE");
+    return named ? tParts("fine.overdue_for", { title: markTitle(named) }) : t("fine_kind.FINE_KIND_OVERDUE");
   }
   if (fine.kind === "FINE_KIND_LOST_ITEM") {
     // The loans service writes "lost: <title> (<barcode>): <reason>" in English (finding A17): said from the
@@ -203,8 +210,8 @@ export function fineText(fine, title) {
     const found = String(fine.description || "").match(/^lost: ([\s\S]+) \(([^()]*)\): ([\s\S]*)$/);
     if (found) {
       const [, named, barcode, reason] = found;
-      const said = { title: title || named, barcode, reason: reason.trim() };
-      return said.reason ? t("fine.lost_for_reason", said) : t("fine.lost_for", said);
+      const said = { title: markTitle(title || named), barcode, reason: reason.trim() };
+      return said.reason ? tParts("fine.lost_for_reason", said) : tParts("fine.lost_for", said);
     }
   }
   return fine.description || t(`fine_kind.${fine.kind}`);

@@ -84,6 +84,7 @@ def copy_to_proto(copy: Copy) -> catalog_pb2.Copy:
         update_time=timestamp(copy.updated_at),
         etag=copy.etag,
         book_title=copy.book_title,
+        book_language=copy.book_language,
         sent_for_hold=copy.sent_for_hold,
         sent_home_from=copy.sent_home_from,
         not_for_loan=copy.not_for_loan,

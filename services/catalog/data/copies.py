@@ -58,6 +58,7 @@ def _to_copy(m: Mapping[Any, Any]) -> Copy:
         sent_home_from=m["sent_home_from"],
         version=m["version"],
         book_title=m.get("book_title") or "",
+        book_language=m.get("book_language") or "",
         not_for_loan=bool(m.get("not_for_loan")),
     )
 

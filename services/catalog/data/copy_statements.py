@@ -24,9 +24,9 @@ STORED += ("current_loan", "current_hold", "sent_for_hold", "sent_home_from", "u
 # Each copy read comes with whether its item type is not for loan (a check-out refuses it; its availability
 # does not count it).
 NOT_FOR_LOAN = (~lendable(copies.c.item_type)).label("not_for_loan")
-WITH_TITLE = sa.select(copies, books.c.title.label("book_title"), NOT_FOR_LOAN).join(
-    books, books.c.id == copies.c.book_id
-)
+WITH_TITLE = sa.select(
+    copies, books.c.title.label("book_title"), books.c.language.label("book_language"), NOT_FOR_LOAN
+).join(books, books.c.id == copies.c.book_id)
 BY_ID = DriverStatement(
     sa.select(copies, NOT_FOR_LOAN).where(
         copies.c.id == sa.bindparam("copy_id"), copies.c.book_id == sa.bindparam("book_id")

@@ -22,7 +22,7 @@ COPY = NamePattern("books/{book}/copies/{copy}")
 COPY_FIELDS = ("barcode", "branch", "shelf_location", "item_type", "status", "call_number")
 COPY_OUTPUT_ONLY = (
     "name", "current_loan", "current_hold", "create_time", "update_time", "etag", "book_title", "sent_for_hold",
-    "sent_home_from",
+    "sent_home_from", "book_language",
 )  # fmt: skip
 MISSING_ON_THE_SHELF = "missing on the shelf"
 """The note of a copy set aside for a hold that staff could not find where it should be (LOST)."""
@@ -53,6 +53,8 @@ class Copy(Versioned):
     events: list[DomainEvent] = field(default_factory=list)
     book_title: str = field(default="", compare=False)
     """The book's title when the read brought it along (circulation answers it to loans); not the copy's state."""
+    book_language: str = field(default="", compare=False)
+    """The book's language, read with `book_title`."""
     not_for_loan: bool = field(default=False, compare=False)
     """Its item type is not for loan (a reference copy), as the read found the list of item types: never lent,
     never set aside for a hold, not counted among a book's available copies."""

@@ -12,7 +12,7 @@ from functools import partial
 
 from services.loans.app.peers import Catalog
 from services.loans.app.ports import LoansUnitOfWork
-from services.loans.domain.borrowing import CopyInfo
+from services.loans.domain.borrowing import BookTitle, CopyInfo
 from services.support.runtime.conflicts import retry_conflicts
 from services.support.runtime.errors import DependencyUnavailable, NotFound
 
@@ -24,12 +24,14 @@ async def describe_holds(*, uow: LoansUnitOfWork, catalog: Catalog, limit: int =
     changed. Stops at the first sign the catalog is away: the next pass goes on."""
     async with uow.reading():
         undescribed = await uow.holds.undescribed(limit=limit)
-    titles: dict[str, str] = {}
+    titles: dict[str, BookTitle] = {}
     changed = 0
     for hold in undescribed:
         try:
             copy = await catalog.get_copy(hold.copy) if hold.copy and not hold.barcode else None
-            title = hold.book_title or (copy.book_title if copy else "") or titles.get(hold.book)
+            kept = BookTitle(hold.book_title, hold.book_language) if hold.book_title else None
+            found = BookTitle(copy.book_title, copy.book_language) if copy and copy.book_title else None
+            title = kept or found or titles.get(hold.book)
             titles[hold.book] = title or await catalog.book_title(hold.book)
         except DependencyUnavailable:
             break
@@ -41,10 +43,10 @@ async def describe_holds(*, uow: LoansUnitOfWork, catalog: Catalog, limit: int =
     return changed
 
 
-async def _keep(hold_id: uuid.UUID, copy: CopyInfo | None, title: str, *, uow: LoansUnitOfWork) -> int:
+async def _keep(hold_id: uuid.UUID, copy: CopyInfo | None, title: BookTitle, *, uow: LoansUnitOfWork) -> int:
     async with uow:
         hold = await uow.holds.get(hold_id)
-        titled = hold.describe_book(title)
+        titled = hold.describe_book(title.title, title.language)
         described = copy is not None and hold.describe_copy(copy)
         if not (titled or described):
             return 0
@@ -61,7 +63,7 @@ async def follow_copy(copy: CopyInfo, *, uow: LoansUnitOfWork) -> int:
         held = await uow.holds.set_aside_with(copy.name)
     changed = 0
     for hold in held:
-        changed += await retry_conflicts(partial(_keep, hold.id, copy, "", uow=uow))
+        changed += await retry_conflicts(partial(_keep, hold.id, copy, BookTitle(""), uow=uow))
     if changed:
         log.info("%s changed in the catalog: redescribed %d holds", copy.name, changed)
     return changed

@@ -243,6 +243,7 @@ async def accrue_overdue_fine(
         loan=loan.name,
         description=f"overdue: {loan.book_title or loan.barcode}",
         book=loan.book,
+        book_language=loan.book_language if loan.book_title else "",
     )
     await uow.fines.add(fine)
     return fine, True

@@ -15,7 +15,14 @@ from services.loans.app.peers import Catalog, Users
 from services.loans.app.ports import LoansUnitOfWork
 from services.loans.app.shelf import release_and_pass_on, serve_queue
 from services.loans.domain.actors import SYSTEM, Actor, patron_scope
-from services.loans.domain.borrowing import BOOK, NO_LIMITS, BorrowingPolicy, ensure_eligible, ensure_in_good_standing
+from services.loans.domain.borrowing import (
+    BOOK,
+    NO_LIMITS,
+    BookTitle,
+    BorrowingPolicy,
+    ensure_eligible,
+    ensure_in_good_standing,
+)
 from services.loans.domain.branches import ANY_BRANCH, LibraryBranches
 from services.loans.domain.hold_record import HOLD, HoldStatus
 from services.loans.domain.holds import Hold
@@ -88,7 +95,8 @@ async def place_hold(
             pickup_branch=pickup_branch,
             pickup_days=terms.pickup_days,
             now=clock.now(),
-            book_title=title,
+            book_title=title.title,
+            book_language=title.language,
         )
         await uow.holds.add(hold)
         await uow.requests.remember(cmd.request_id, "PlaceHold", hold.name)
@@ -99,13 +107,13 @@ async def place_hold(
     return await after_commit(_as_it_is(hold.id, uow), hold.name) or hold
 
 
-async def _title_of(book: str, catalog: Catalog) -> str:
+async def _title_of(book: str, catalog: Catalog) -> BookTitle:
     """The title the hold keeps for the lists (no GetBook per row there); "" when the catalog cannot say now:
     the scheduler describes the hold later (describing.py)."""
     try:
         return await catalog.book_title(book)
     except (NotFound, DependencyUnavailable):
-        return ""
+        return BookTitle("")
 
 
 async def _as_it_is(hold_id: uuid.UUID, uow: LoansUnitOfWork) -> Hold:

@@ -30,7 +30,15 @@ from services.loans.app.returning import finish_return_on_copy
 from services.loans.app.saga import LoanOfStep, known_then_read
 from services.loans.app.shelf import release_and_pass_on
 from services.loans.app.unavailable import explained
-from services.loans.domain.borrowing import BOOK, BorrowingPolicy, CopyInfo, Eligibility, Standing, ensure_may_borrow
+from services.loans.domain.borrowing import (
+    BOOK,
+    BookTitle,
+    BorrowingPolicy,
+    CopyInfo,
+    Eligibility,
+    Standing,
+    ensure_may_borrow,
+)
 from services.loans.domain.hold_record import HOLD
 from services.loans.domain.holds import Hold
 from services.loans.domain.item_types import ANY_ITEM_TYPE
@@ -188,7 +196,10 @@ async def _lend(
     # DependencyUnavailable: the outcome is unknown; the loan stays PENDING for a retry or the reconciler.
     after_checkout()
     # The check-out answers the title (a catalog that does not, e.g. mid-upgrade, is asked for the book).
-    title = copy.book_title or await _title_or_blank(copy.book, catalog)
+    if not copy.book_title:
+        found = await _title_or_blank(copy.book, catalog)
+        copy = replace(copy, book_title=found.title, book_language=found.language)
+    title = copy.book_title
     current = known_then_read(loan)
     try:
         # The copy is out: a lost race here is repeated, never answered (ABORTED would leave it out until
@@ -230,12 +241,12 @@ async def _activate_past_a_begun_return(
     return await retry_conflicts(activate)
 
 
-async def _title_or_blank(book: str, catalog: Catalog) -> str:
+async def _title_or_blank(book: str, catalog: Catalog) -> BookTitle:
     """The copy is out: a title the catalog cannot give now must not fail the loan (it is display only)."""
     try:
         return await catalog.book_title(book)
     except (DependencyUnavailable, NotFound):
-        return ""
+        return BookTitle("")
 
 
 async def _hold_filled(loan: Loan, standing: Standing, uow: LoansUnitOfWork) -> Hold | None:

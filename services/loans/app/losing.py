@@ -140,6 +140,7 @@ async def finish_declaring_lost(
             loan=loan.name,
             description=f"lost: {loan.book_title or loan.barcode} ({loan.barcode}): {loan.lost_reason}"[:500],
             book=loan.book,
+            book_language=loan.book_language if loan.book_title else "",
         )
         await uow.fines.add(charge)
     declare_lost(loan, now=now, lost_item_fine=charge, overdue_fine=overdue, actor=actor)

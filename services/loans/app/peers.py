@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from services.loans.domain.borrowing import CopyInfo, Eligibility
+from services.loans.domain.borrowing import BookTitle, CopyInfo, Eligibility
 from services.loans.domain.item_types import ANY_ITEM_TYPE, ItemTypes
 
 
@@ -29,7 +29,7 @@ class Catalog(Protocol):
     request_id (the catalog's request ledger would cost two statements a call and add nothing). Every call
     raises DependencyUnavailable when the catalog cannot be reached."""
 
-    async def book_title(self, book: str) -> str: ...
+    async def book_title(self, book: str) -> BookTitle: ...
     async def has_item_type(self, code: str) -> bool:
         """Whether the catalog's list of item types (itemTypes/{code}) has this code (spelt upper case)."""
 

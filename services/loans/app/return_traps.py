@@ -117,4 +117,5 @@ def _returned_copy(loan: Loan) -> CopyInfo:
         item_type=loan.item_type,
         status="",
         book_title=loan.book_title,
+        book_language=loan.book_language,
     )

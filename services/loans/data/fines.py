@@ -59,6 +59,7 @@ def _to_fine(m: Mapping[Any, Any]) -> Fine:
         refund_due=m["refund_due"],
         status=FineStatus(m["status"]),
         description=m["description"],
+        book_language=m["book_language"],
         waive_reason=m["waive_reason"],
         version=m["version"],
     )
@@ -87,6 +88,7 @@ class SqlFineRepository(TrackingRepository):
                     kind=fine.kind.value,
                     currency=fine.currency,
                     description=fine.description,
+                    book_language=fine.book_language,
                     created_at=fine.created_at,
                     version=fine.version,
                     **_values(fine),

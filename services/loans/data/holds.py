@@ -45,6 +45,7 @@ _QUEUE_AFTER = _QUEUE.where(
 _FIELDS = (
     "patron", "book", "pickup_branch", "pickup_days", "copy", "loan", "ready_at", "expire_at", "cancel_reason",
     "shelf_released", "to_pull", "hold_shelf_branch", "created_at", "updated_at", *HOLD_DESCRIPTION, "copy_version",
+    "book_language",
 )  # fmt: skip
 
 

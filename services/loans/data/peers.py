@@ -21,7 +21,7 @@ from grpc_status import rpc_status
 
 from athenaeum.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from athenaeum.users.v1 import users_pb2, users_pb2_grpc
-from services.loans.domain.borrowing import CopyInfo, Eligibility
+from services.loans.domain.borrowing import BookTitle, CopyInfo, Eligibility
 from services.loans.domain.item_types import ANY_ITEM_TYPE, ItemTypes
 from services.support.runtime.errors import (
     Conflict,
@@ -108,6 +108,7 @@ def copy_info(copy: catalog_pb2.Copy) -> CopyInfo:
         call_number=copy.call_number,
         shelf_location=copy.shelf_location,
         book_title=copy.book_title,
+        book_language=copy.book_language,
         changed_at=copy.update_time.ToDatetime(tzinfo=UTC) if copy.HasField("update_time") else None,
         sent=copy.sent_for_hold,
         version=version_of(copy.etag),
@@ -146,11 +147,11 @@ class GrpcCatalog:
         self._stub = catalog_pb2_grpc.CatalogServiceStub(channel)
         self._timeout = timeout
 
-    async def book_title(self, book: str) -> str:
+    async def book_title(self, book: str) -> BookTitle:
         answer = await _call(
             "catalog", book, self._stub.GetBook(catalog_pb2.GetBookRequest(name=book), timeout=self._timeout)
         )
-        return answer.title
+        return BookTitle(answer.title, answer.language)
 
     async def has_item_type(self, code: str) -> bool:
         name = f"itemTypes/{quote(code, safe='')}"  # a code from before the rule may hold "/", "%" or a space

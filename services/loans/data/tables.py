@@ -62,6 +62,7 @@ loans = sa.Table(
     sa.Column("hold", sa.Text, nullable=False, server_default=""),
     sa.Column("copy", sa.Text, nullable=False, server_default=""),
     sa.Column("book_title", sa.Text, nullable=False, server_default=""),
+    sa.Column("book_language", sa.Text, nullable=False, server_default=""),  # 0022
     sa.Column("item_type", sa.Text, nullable=False, server_default=""),
     sa.Column("issued_at", sa.DateTime(timezone=True)),
     sa.Column("due_at", sa.DateTime(timezone=True)),
@@ -131,6 +132,7 @@ fines = sa.Table(
     sa.Column("status", sa.Text, nullable=False),
     sa.Column("description", sa.Text, nullable=False, server_default=""),
     sa.Column("waive_reason", sa.Text, nullable=False, server_default=""),
+    sa.Column("book_language", sa.Text, nullable=False, server_default=""),  # 0022
     *_timestamps(),
 )
 # One overdue fine per loan: it grows while the loan is late.
@@ -174,6 +176,7 @@ holds = sa.Table(
     sa.Column("hold_shelf_branch", sa.Text, nullable=False, server_default=""),  # 0016
     *[sa.Column(name, sa.Text, nullable=False, server_default="") for name in HOLD_DESCRIPTION],  # 0017
     sa.Column("copy_version", sa.BigInteger, nullable=False, server_default="0"),  # 0018
+    sa.Column("book_language", sa.Text, nullable=False, server_default=""),  # 0022
     *_timestamps(),
 )
 # One active (WAITING, IN_TRANSIT or READY) hold per patron and book; a queue in order; a patron's holds in order.

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
+from typing import NamedTuple
 
 from services.loans.domain.rules import WILDCARD, CirculationRule, RuleTerms
 from services.support.runtime.errors import FailedPrecondition
@@ -16,6 +17,13 @@ from services.support.runtime.names import NamePattern
 BOOK = NamePattern("books/{book}")
 """The catalog's book names. Its ids are UUIDs: a malformed name is refused here, naming the request's
 field, before any call to the catalog."""
+
+
+class BookTitle(NamedTuple):
+    """A book's title and its language (a BCP 47 tag, "" not known), as the catalog has them."""
+
+    title: str
+    language: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +40,8 @@ class CopyInfo:
     branch: str = ""
     book_title: str = ""
     """The book's title when the catalog's answer carries it (a check-out's does); "" when it does not."""
+    book_language: str = ""
+    """The book's language, with `book_title` ("" not known)."""
     changed_at: datetime | None = None
     """When the catalog last changed the copy (None: not said); for a copy on loan, no earlier than its check-out."""
     call_number: str = ""

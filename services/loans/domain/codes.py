@@ -18,7 +18,8 @@ WILDCARD = "*"
 _ASCII_UPPER = str.maketrans(string.ascii_lowercase, string.ascii_uppercase)
 _ITEM_TYPE = re.compile(r"[A-Z0-9_-]{1,20}")
 MAX_LISTED_CODE = 64  # a copy's item type before codes were checked
-_CATEGORY = re.compile(r"[A-Z][A-Z0-9_]{0,31}")
+MAX_CATEGORY_LENGTH = 32  # as accounts have them (users' domain), and as the API declares
+_CATEGORY = re.compile(rf"[A-Z][A-Z0-9_]{{0,{MAX_CATEGORY_LENGTH - 1}}}")
 
 
 def spelt_code(code: str) -> str:

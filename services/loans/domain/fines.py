@@ -102,6 +102,8 @@ class Fine(Versioned):
     hands it back; part of `paid`, which stays what was paid."""
     status: FineStatus = FineStatus.OUTSTANDING
     description: str = ""
+    book_language: str = ""
+    """The language of the loan's book whose title `description` names ("" none, or not known)."""
     waive_reason: str = ""
     version: int = 1
     new_entries: list[FineEntry] = field(default_factory=list)
@@ -133,6 +135,7 @@ class Fine(Versioned):
         loan: str = "",
         description: str = "",
         book: str = "",
+        book_language: str = "",
     ) -> Fine:
         """A new charge; staff charges must be positive (an overdue fine starts at its first chargeable day)."""
         if amount <= ZERO:
@@ -147,6 +150,7 @@ class Fine(Versioned):
             updated_at=now,
             loan=loan,
             description=description,
+            book_language=book_language,
         )
         fine.new_entries.append(FineEntry("ASSESSED", fine.amount, actor, now, reason=description))
         fine.events.append(FineAssessed(occurred_at=now, fine=fine, book=book))

@@ -61,6 +61,8 @@ class HoldRecord(Versioned):
     that hold ended): staff take it off there; "" on the open shelf of the copy's branch."""
     book_title: str = ""
     """As the catalog had it when the hold was placed: lists of holds show it without asking the catalog."""
+    book_language: str = ""
+    """The book's language, kept with its title (the lists mark the title with it)."""
     barcode: str = ""
     """What the desk lists of `copy` (its barcode, owning branch, call number, shelf), as the catalog described
     it when set aside; "" while there is no copy, or until it is described (`describe_copy`)."""
@@ -96,14 +98,14 @@ class HoldRecord(Versioned):
             return False
         self.barcode, self.copy_branch, self.call_number, self.shelf_location, self.copy_version = described
         if copy.book_title and not self.book_title:
-            self.book_title = copy.book_title
+            self.book_title, self.book_language = copy.book_title, copy.book_language
         return True
 
-    def describe_book(self, title: str) -> bool:
-        """Keep the book's title for the lists, if the hold has none yet; whether it changed."""
+    def describe_book(self, title: str, language: str = "") -> bool:
+        """Keep the book's title (and language) for the lists, if the hold has none yet; whether it changed."""
         if self.book_title or not title:
             return False
-        self.book_title = title
+        self.book_title, self.book_language = title, language
         return True
 
     def _forget_copy(self) -> None:

@@ -51,7 +51,15 @@ class Hold(HoldRecord):
 
     @classmethod
     def place(
-        cls, *, patron: str, book: str, pickup_branch: str, pickup_days: int, now: datetime, book_title: str = ""
+        cls,
+        *,
+        patron: str,
+        book: str,
+        pickup_branch: str,
+        pickup_days: int,
+        now: datetime,
+        book_title: str = "",
+        book_language: str = "",
     ) -> Hold:
         hold = cls(
             id=uuid.uuid4(),
@@ -63,6 +71,7 @@ class Hold(HoldRecord):
             updated_at=now,
             pickup_branch=pickup_branch,
             book_title=book_title,
+            book_language=book_language,
         )
         hold.events.append(HoldPlaced(occurred_at=now, hold=hold))
         return hold

@@ -52,6 +52,7 @@ class LoanRecord(Versioned):
     hold: str = ""
     copy: str = ""
     book_title: str = ""
+    book_language: str = ""
     item_type: str = ""
     issued_at: datetime | None = None
     due_at: datetime | None = None

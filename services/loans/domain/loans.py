@@ -73,7 +73,7 @@ class Loan(LoanRecord):
         self._touch(now)
         self.status = LoanStatus.ACTIVE
         self.copy, self.book, self.barcode, self.item_type = copy.name, copy.book, copy.barcode, copy.item_type
-        self.book_title = book_title
+        self.book_title, self.book_language = book_title, copy.book_language
         self.rule, self.terms = rule.name, rule.terms
         self.issued_at = now
         self.due_at = rule.terms.due_at(now, rule.terms.loan_period_days, zone, closed)

@@ -40,6 +40,7 @@ def returned_unrecorded(copy: CopyInfo, *, returned_by: str, now: datetime) -> L
         barcode=copy.barcode,
         copy=copy.name,
         book_title=copy.book_title,
+        book_language=copy.book_language,
         item_type=copy.item_type,
         returned_at=now,
     )

@@ -66,7 +66,7 @@ class LoansDecoder:
 
     def __init__(self, *, hold_notice: timedelta) -> None:
         self._hold_notice = hold_notice
-        self._by_subject: dict[str, tuple[type[Message], Callable[[Message, Mapping[str, str]], Intake]]] = {
+        self._by_subject: dict[str, tuple[type[Message], Callable[[Message, Mapping[str, str]], Intake | None]]] = {
             event_subject("loans", kind()): (kind, handler)
             for kind, handler in (
                 (loans.LoanIssued, self._issued),
@@ -80,6 +80,7 @@ class LoansDecoder:
                 (loans.HoldCancelled, self._hold_cancelled),
                 (loans.HoldCopyMissing, self._hold_copy_missing),
                 (loans.HoldPassedOver, self._hold_passed_over),
+                (loans.HoldPickupBranchChanged, self._hold_pickup_changed),
                 (loans.HoldExpired, self._hold_expired),
                 (loans.FineAssessed, self._fine),
             )
@@ -186,6 +187,15 @@ class LoansDecoder:
         """The hold's copy went on to the queue, as its reader may not borrow now: the hold waits again."""
         ev: loans.HoldPassedOver = e  # type: ignore[assignment]
         return _requeued(ev, ev.hold, "may_not_borrow", ev.previous_status, trace)
+
+    def _hold_pickup_changed(self, e: Message, trace: Mapping[str, str]) -> Intake | None:
+        """Staff moved a waiting hold to another branch: its reader is told where to come (Evergreen notifies of a
+        hold's change). Not the reader who chose it themselves, nor of a change by someone the event does not name."""
+        ev: loans.HoldPickupBranchChanged = e  # type: ignore[assignment]
+        if not ev.changed_by or ev.changed_by == ev.hold.patron:
+            return None
+        facts: dict[str, Fact] = {"branch": ev.hold.pickup_branch, "previous_branch": ev.previous_pickup_branch}
+        return _one(_occurrence(ev, Kind.HOLD_PICKUP_CHANGED, ev.hold.patron, facts, trace, book=ev.hold.book))
 
     def _hold_expired(self, e: Message, trace: Mapping[str, str]) -> Intake:
         ev: loans.HoldExpired = e  # type: ignore[assignment]

@@ -90,6 +90,17 @@ _words(
     ], "{{ library_name }}: бронь на «{{ book_title }}» снова в очереди ({% if why == 'may_not_borrow' %}вам пока нельзя брать книги{% elif why == 'damaged' %}экземпляр повреждён{% elif why == 'withdrawn' %}экземпляр списан{% else %}экземпляр не найден{% endif %}){% if was_ready %}; за книгой не приходите.{% else %}. Сообщим о новом экземпляре.{% endif %}"),
 )  # fmt: skip
 _words(
+    Kind.HOLD_PICKUP_CHANGED,
+    ("Pick up “{{ book_title }}” at the {{ branch }} branch", [
+        "The library changed where you will pick up “{{ book_title }}”, which you reserved: the {{ branch }} branch{% if previous_branch %}, not {{ previous_branch }}{% endif %}.",
+        "Your hold keeps its place in the queue, and we will tell you when a copy is waiting for you there. You can choose another branch on your account page or at the desk.",
+    ], "{{ library_name }}: your hold on “{{ book_title }}” is now to be picked up at the {{ branch }} branch{% if previous_branch %}, not {{ previous_branch }}{% endif %}; it keeps its place in the queue."),
+    ("Бронь на «{{ book_title }}»: новое отделение выдачи — «{{ branch }}»", [
+        "Библиотека изменила отделение, где вы получите забронированную книгу «{{ book_title }}»: теперь это «{{ branch }}»{% if previous_branch %}, а не «{{ previous_branch }}»{% endif %}.",
+        "Бронь сохраняет своё место в очереди, и мы сообщим, когда экземпляр будет ждать вас там. Выбрать другое отделение можно на странице учётной записи или у библиотекаря.",
+    ], "{{ library_name }}: бронь на «{{ book_title }}» теперь выдаётся в отделении «{{ branch }}»{% if previous_branch %}, а не «{{ previous_branch }}»{% endif %}; место в очереди сохранено."),
+)  # fmt: skip
+_words(
     Kind.DUE_SOON,
     ("“{{ book_title }}” is due {{ due_date }}", [
         "A reminder: “{{ book_title }}” (barcode {{ barcode }}) is due back by {{ due_date }}.",

@@ -28,6 +28,7 @@ class Kind(StrEnum):
     HOLD_EXPIRED = "hold_expired"
     HOLD_CANCELLED = "hold_cancelled"
     HOLD_REQUEUED = "hold_requeued"
+    HOLD_PICKUP_CHANGED = "hold_pickup_changed"
     FINE_ASSESSED = "fine_assessed"
     WELCOME = "welcome"
     PASSWORD_CHANGED = "password_changed"
@@ -103,6 +104,9 @@ KINDS: dict[Kind, KindSpec] = {
     # `why`: "missing", "damaged", "withdrawn" (the copy), "may_not_borrow" (the account); `was_ready`: "yes" when
     # the reader had been told the copy waits on the hold shelf. Urgent: they may be on their way to the desk.
     Kind.HOLD_REQUEUED: KindSpec(("book_title", "branch", "why", "was_ready"), urgent=True),
+    # Staff moved a waiting hold to another pickup branch (`previous_branch`: "" none was named). Not urgent: no copy
+    # waits yet; the reader who changed it themselves is not told.
+    Kind.HOLD_PICKUP_CHANGED: KindSpec(("book_title", "branch", "previous_branch")),
     Kind.FINE_ASSESSED: KindSpec(("amount", "currency", "description", "book_title")),
     Kind.WELCOME: KindSpec(("card_number",)),
     Kind.PASSWORD_CHANGED: KindSpec(("changed_at",), security=True),

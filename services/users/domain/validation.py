@@ -21,7 +21,8 @@ MAX_EMAIL_LENGTH = 254
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 # ASCII only, matched whole: "$" also matches before a final newline, and a category "ADULT\n" matched no
 # circulation rule (the loans service keys its rules by the same codes; see its domain/codes.py).
-_CATEGORY = re.compile(r"[A-Z][A-Z0-9_]{0,31}")
+MAX_CATEGORY_LENGTH = 32  # what the API declares (users.proto); accounts have kept no longer one
+_CATEGORY = re.compile(rf"[A-Z][A-Z0-9_]{{0,{MAX_CATEGORY_LENGTH - 1}}}")
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 256  # argon2 accepts more, but a megabyte "password" is an attack, not a secret
 _COMMON_PASSWORDS = frozenset(
@@ -34,8 +35,9 @@ SUPPORTED_LOCALES = ("en", "ru")
 _LANGUAGE_TAG = re.compile(r"^([a-z]{2,3})(?:[-_][a-z0-9]{1,8})*$")
 NOTIFICATION_KINDS = frozenset(
     {"loan_issued", "loan_returned", "due_soon", "overdue", "loan_renewed", "hold_ready", "hold_expiring",
-     "hold_expired", "hold_cancelled", "hold_requeued", "fine_assessed", "welcome", "password_changed",
-     "password_reset", "session_revoked", "email_changed", "phone_changed", "message", "new_book_by_author"}
+     "hold_expired", "hold_cancelled", "hold_requeued", "hold_pickup_changed", "fine_assessed", "welcome",
+     "password_changed", "password_reset", "session_revoked", "email_changed", "phone_changed", "message",
+     "new_book_by_author"}
 )  # fmt: skip
 """The kinds of notification a user may choose channels for (the notifications service sends them)."""
 

@@ -35,9 +35,11 @@ async def loan_statuses(world: World) -> list[str]:
 
 async def test_a_copy_issued_by_barcode_is_on_loan_and_due_by_the_rule(world: World) -> None:
     await world.set_default_rule(loan_period_days=21)
-    _book, (copy,) = world.catalog.add_book("Oblomov")
+    _book, (copy,) = world.catalog.add_book("Oblomov", language="ru")
     loan = await world.issue(issue(barcode=world.catalog.barcode(copy)))
     assert loan.status == LoanStatus.ACTIVE and loan.copy == copy and loan.book_title == "Oblomov"
+    async with world.uow() as uow:  # kept in the database, for the lists to mark the title with
+        assert (await uow.loans.get(loan.id)).book_language == "ru"
     assert loan.due_at == datetime(2026, 11, 23, 23, 59, 59, tzinfo=UTC)  # the end of the 21st day after START's
     assert world.catalog.copies[copy].current_loan == loan.name
     assert await world.subjects() == ["loan_issued"]

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from services.loans.domain.borrowing import CopyInfo, Eligibility
+from services.loans.domain.borrowing import BookTitle, CopyInfo, Eligibility
 from services.loans.domain.item_types import ANY_ITEM_TYPE, ItemTypes
 from services.support.runtime.branches import same_branch
 from services.support.runtime.errors import DependencyUnavailable, FailedPrecondition, NotFound
@@ -48,6 +48,8 @@ KNOWN_ITEM_TYPES = ("BOOK", "DVD", "NEW", "PAPERBACK", "REFERENCE", "TERM")
 @dataclass
 class FakeCatalog:
     titles: dict[str, str] = field(default_factory=dict)
+    languages: dict[str, str] = field(default_factory=dict)
+    """Books' languages, by name (none: not known)."""
     copies: dict[str, CopyInfo] = field(default_factory=dict)
     down: bool = False
     sent_home: dict[str, str] = field(default_factory=dict)
@@ -64,9 +66,13 @@ class FakeCatalog:
     """The catalog's list of item types (a book added with another type adds it, as a copy needs it listed)."""
     item_type_lookups: int = 0
 
-    def add_book(self, title: str = "Dead Souls", *, copies: int = 1, item_type: str = "BOOK") -> tuple[str, list[str]]:
+    def add_book(
+        self, title: str = "Dead Souls", *, copies: int = 1, item_type: str = "BOOK", language: str = ""
+    ) -> tuple[str, list[str]]:
         book = f"books/{uuid.uuid4()}"
         self.titles[book] = title
+        if language:
+            self.languages[book] = language
         self.item_types.add(item_type)
         names = []
         for _ in range(copies):
@@ -100,12 +106,12 @@ class FakeCatalog:
         self.item_type_lookups += 1
         return code in self.item_types
 
-    async def book_title(self, book: str) -> str:
+    async def book_title(self, book: str) -> BookTitle:
         self._gate()
         self.title_lookups += 1
         if book not in self.titles:
             raise NotFound(book)
-        return self.titles[book]
+        return BookTitle(self.titles[book], self.languages.get(book, ""))
 
     async def lookup_copy(self, barcode: str) -> CopyInfo:
         self.copy_lookups += 1
@@ -167,7 +173,9 @@ class FakeCatalog:
         return self._titled(self._set(copy, status="ON_LOAN", current_loan=loan, current_hold=""))
 
     def _titled(self, copy: CopyInfo) -> CopyInfo:
-        return replace(copy, book_title=self.titles.get(copy.book, "")) if self.answers_titles else copy
+        if not self.answers_titles:
+            return copy
+        return replace(copy, book_title=self.titles.get(copy.book, ""), book_language=self.languages.get(copy.book, ""))
 
     @staticmethod
     def _lendable(copy: CopyInfo, hold: str) -> bool:

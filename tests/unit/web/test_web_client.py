@@ -40,9 +40,9 @@ def dictionary(language: str) -> dict[str, str]:
 
 
 def keys_used() -> tuple[set[str], set[str]]:
-    """Literal keys of t("…") and the base keys of tn("…", n) in the pages."""
+    """Literal keys of t("…") (and tParts("…")) and the base keys of tn("…", n) in the pages."""
     source = "\n".join(path.read_text(encoding="utf-8") for path in JS_FILES)
-    return set(re.findall(r'\bt\("([\w.]+)"', source)), set(re.findall(r'\btn\("([\w.]+)"', source))
+    return set(re.findall(r'\bt(?:Parts)?\("([\w.]+)"', source)), set(re.findall(r'\btn\("([\w.]+)"', source))
 
 
 def test_vendored_modules_are_the_pinned_npm_files_byte_for_byte() -> None:

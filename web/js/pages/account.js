@@ -3,10 +3,10 @@
 import { useLayoutEffect, useRef, useState } from "preact/hooks";
 import { api, idOf } from "../api.js";
 import { html } from "../html.js";
-import { announce, focusLater } from "../a11y.js";
+import { announce, focusLater, langOf, titleLangOf } from "../a11y.js";
 import { LANGUAGES, fieldText, fineText, formatMoney, language, languageName, t, tn } from "../i18n.js";
 import { session } from "../session.js";
-import { DateText, DeadlineText, ErrorNotice, Loading, Money, NotYetAvailable, Notice, TotalOwed, useAction, useAsync, useOverdueLoanTitles, useTitle } from "../components.js";
+import { DateText, DeadlineText, ErrorNotice, Loading, Money, NotYetAvailable, Notice, TotalOwed, markedTitle, useAction, useAsync, useOverdueLoanTitles, useTitle } from "../components.js";
 import { HoldStatus } from "./book.js";
 import { fetchActiveHolds, fetchAll, sumOwed } from "../paging.js";
 import { useRenewableLoans } from "../renewing.js";
@@ -66,7 +66,7 @@ function LoanTable({ loans, onRenew, busy }) {
     <tbody>
       ${loans.map(
         (loan) => html`<tr key=${loan.name} class=${loan.overdue ? "is-overdue" : ""}>
-          <td><a href=${`#/books/${idOf(loan.book)}`}>${loan.book_title}</a> <span class="muted">${loan.barcode}</span></td>
+          <td><a href=${`#/books/${idOf(loan.book)}`} lang=${titleLangOf(loan)}>${loan.book_title}</a> <span class="muted">${loan.barcode}</span></td>
           <td class=${loan.overdue ? "overdue" : ""} data-label=${t("loans.due")}>
             <${DeadlineText} iso=${loan.due_time} />
             ${loan.overdue && html` — ${tn("loans.overdue_days", loan.overdue_days)}`}
@@ -85,7 +85,7 @@ function Holds({ patron }) {
     () => fetchActiveHolds(patron),
     [patron],
   );
-  const titles = useBookTitles(holds.data, { askAll: true });
+  const { titles, langs } = useBookHeadings(holds.data, { askAll: true });
   const [error, setError] = useState(null);
   const cancelling = useAction();
   const asking = useRef(false); // a double tap asks once (the second click comes when the dialog closes)
@@ -121,7 +121,7 @@ function Holds({ patron }) {
     <ul class="results" data-testid="holds">
       ${(holds.data || []).map(
         (hold) => html`<li class="result" key=${hold.name} data-status=${hold.status}>
-          <h3><a href=${`#/books/${idOf(hold.book)}`}>${titles[hold.book] || t("common.loading")}</a></h3>
+          <h3 lang=${langs[hold.book]}><a href=${`#/books/${idOf(hold.book)}`}>${titles[hold.book] || t("common.loading")}</a></h3>
           <${HoldStatus} hold=${hold} />
           ${!session.isRestricted() && html`<${HoldPickupChange} hold=${hold} title=${titles[hold.book] || t("patrons.held_book")} onChanged=${holds.reload} />`}
           <button type="button" class="button small quiet" onClick=${() => cancel(hold)} aria-disabled=${cancelling.busy ? "true" : undefined}
@@ -132,24 +132,29 @@ function Holds({ patron }) {
   </section>`;
 }
 
-/** Titles of the books named by `items[].book`: the one an item carries (`book_title`: holds and loans keep it),
- * else asked of the catalog, once a book (holds placed before they kept it). */
-export function useBookTitles(items, { askAll = false } = {}) {
+/** Titles of the books named by `items[].book`, by book name, and the `lang` of each (`langs`): the title an item
+ * carries (`book_title` with `book_language`: holds and loans keep them), else asked of the catalog, once a book
+ * (holds placed before they kept it). */
+export function useBookHeadings(items, { askAll = false } = {}) {
   // The title a hold keeps (staff lists: nothing asked per row), else the catalogue's. `askAll` asks for every
   // book all the same (a reader's own few holds): one deleted since says so rather than its old title.
-  const kept = Object.fromEntries((items || []).filter((item) => item.book_title).map((item) => [item.book, item.book_title]));
+  const carried = (items || []).filter((item) => item.book_title);
+  const kept = Object.fromEntries(carried.map((item) => [item.book, { title: item.book_title, lang: titleLangOf(item) }]));
   const names = [...new Set((items || []).filter((item) => askAll || !kept[item.book]).map((item) => item.book))].sort();
-  const titles = useAsync(async () => {
+  const asked = useAsync(async () => {
     // A book deleted from the catalogue (404), or one the catalogue cannot answer for now, still gets a
-    // heading: it read "Loading…" for ever.
-    const untitled = (name) => (failure) => ({
-      name,
-      title: failure?.status === 404 ? t("holds.book_removed") : kept[name] || t("holds.title_unavailable"),
-    });
-    const books = await Promise.all(names.map((name) => api(`/v1/${name}`, { auth: false }).catch(untitled(name))));
-    return Object.fromEntries(books.map((book) => [book.name, book.title]));
+    // heading: it read "Loading…" for ever. Such words are the page's, in its language.
+    const untitled = (name) => (failure) =>
+      failure?.status !== 404 && kept[name]
+        ? { name, ...kept[name] }
+        : { name, title: failure?.status === 404 ? t("holds.book_removed") : t("holds.title_unavailable") };
+    const described = (book) => ({ name: book.name, title: book.title, lang: langOf(book) });
+    const books = await Promise.all(names.map((name) => api(`/v1/${name}`, { auth: false }).then(described, untitled(name))));
+    return Object.fromEntries(books.map(({ name, ...heading }) => [name, heading]));
   }, [names.join(",")]);
-  return askAll ? { ...kept, ...titles.data } : { ...titles.data, ...kept };
+  const headings = askAll ? { ...kept, ...asked.data } : { ...asked.data, ...kept };
+  const pick = (key) => Object.fromEntries(Object.entries(headings).map(([name, heading]) => [name, heading[key]]));
+  return { titles: pick("title"), langs: pick("lang") };
 }
 
 function Fines({ patron }) {
@@ -172,7 +177,7 @@ function Fines({ patron }) {
         <th scope="col">${t("fines.status")}</th></tr></thead>
       <tbody>${list.map(
         (fine) => html`<tr key=${fine.name}>
-          <td>${fineText(fine, loanTitles[fine.loan])}</td>
+          <td>${fineText(fine, loanTitles[fine.loan], markedTitle(fine))}</td>
           <td data-label=${t("fines.date")}><${DateText} iso=${fine.create_time} /></td>
           <td class="num" data-label=${t("fines.amount")}><${Money} amount=${fine.amount} currency=${fine.currency_code} /></td>
           <td class="num" data-label=${t("fines.outstanding")}><${Money} amount=${fine.outstanding_amount} currency=${fine.currency_code} /></td>
@@ -204,7 +209,7 @@ export function History({ patron }) {
     html`<div class="table-wrap"><table class="stacks" data-testid="history">
       <thead><tr><th scope="col">${t("loans.book")}</th><th scope="col">${t("history.borrowed")}</th><th scope="col">${t("history.returned")}</th></tr></thead>
       <tbody>${history.data.loans.map(
-        (loan) => html`<tr key=${loan.name}><td>${loan.book_title}</td>
+        (loan) => html`<tr key=${loan.name}><td lang=${titleLangOf(loan)}>${loan.book_title}</td>
           <td data-label=${t("history.borrowed")}><${DateText} iso=${loan.issue_time} /></td>
           <td data-label=${t("history.returned")}><${DateText} iso=${loan.return_time} /></td></tr>`,
       )}</tbody>

@@ -5,7 +5,7 @@ import { api, idOf } from "../api.js";
 import { html } from "../html.js";
 import { amountForTyping, fieldText, fineText, formatMoney, language, t, typedAmount } from "../i18n.js";
 import { navigate } from "../router.js";
-import { DateText, ErrorNotice, Loading, Money, TotalOwed, useAction, useAsync, useOverdueLoanTitles, useTitle } from "../components.js";
+import { DateText, ErrorNotice, Loading, Money, TotalOwed, markedTitle, useAction, useAsync, useOverdueLoanTitles, useTitle } from "../components.js";
 import { PagedCount, sumDecimals, usePaged } from "../paging.js";
 
 const OUTSTANDING = "FINE_STATUS_OUTSTANDING";
@@ -154,7 +154,7 @@ function FineRow({ fine, showPatron, patronName, loanTitle, onDone }) {
   const tie = (which) => (problem && problemId.startsWith(which) ? { "aria-invalid": "true", "aria-describedby": problemId } : {});
   return html`<tr>
     ${showPatron && html`<td><a href=${`#/patrons/${idOf(fine.patron)}`}>${patronName || t("fines.open_patron")}</a></td>`}
-    <td data-label=${showPatron ? t("fines.what") : undefined}>${fineText(fine, loanTitle)}</td>
+    <td data-label=${showPatron ? t("fines.what") : undefined}>${fineText(fine, loanTitle, markedTitle(fine))}</td>
     <td data-label=${t("fines.date")}><${DateText} iso=${fine.create_time} /></td>
     <td class="num" data-label=${t("fines.outstanding")}><${Money} amount=${fine.outstanding_amount} currency=${fine.currency_code} /></td>
     <td data-label=${t("fines.settle")}>

@@ -8,7 +8,7 @@ import { api, idOf } from "../api.js";
 import { html } from "../html.js";
 import { t, tn } from "../i18n.js";
 import { DeadlineText, ErrorNotice, Loading, useTitle } from "../components.js";
-import { useBookTitles } from "./account.js";
+import { useBookHeadings } from "./account.js";
 import { PagedCount, usePaged } from "../paging.js";
 import { branchChoices, useBranchesInUse } from "../branches.js";
 import { deskBranch } from "../receiving.js";
@@ -49,7 +49,7 @@ export function HoldShelfPage() {
   const query = { status: READY, order_by: "expire_time", filter: branchFilter("pickup_branch", branch) };
   const holds = useHoldPages(query, [branch]);
   const list = holds.items;
-  const titles = useBookTitles(list);
+  const { titles, langs } = useBookHeadings(list);
   const inUse = useBranchesInUse();
   const codes = [deskBranch(), branch, ...list.map((hold) => hold.pickup_branch), ...inUse.codes];
   const branches = branchChoices(codes, byCode, inUse.listed ? inUse.codes : []);
@@ -77,7 +77,7 @@ export function HoldShelfPage() {
       <tbody>${list.map((hold) => {
         const past = Date.parse(hold.expire_time) < now;
         return html`<tr key=${hold.name} class=${past ? "is-overdue" : undefined} data-hold=${hold.name}>
-          <td><a href=${`#/books/${idOf(hold.book)}`}>${titles[hold.book] || t("patrons.held_book")}</a></td>
+          <td lang=${langs[hold.book]}><a href=${`#/books/${idOf(hold.book)}`}>${titles[hold.book] || t("patrons.held_book")}</a></td>
           <td data-label=${t("holdshelf.barcode")}>${hold.barcode || "—"}</td>
           <${PatronCell} hold=${hold} />
           <td data-label=${t("holdshelf.branch")}>${branches.spelt(hold.pickup_branch || hold.copy_branch) || "—"}</td>

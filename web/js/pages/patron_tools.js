@@ -9,7 +9,7 @@ import { DeadlineText, ErrorNotice, Field, Notice, useAction, useAsync } from ".
 import { fetchAll } from "../paging.js";
 import { useRenewableLoans } from "../renewing.js";
 import { PickupBranchField } from "../pickup_branch.js";
-import { keepFocus } from "../a11y.js";
+import { keepFocus, langOf, titleLangOf } from "../a11y.js";
 
 /** The patron's loans, each with Renew: a patron who phones or stands at the desk is renewed by staff. */
 export function PatronLoans({ patron }) {
@@ -27,7 +27,7 @@ export function PatronLoans({ patron }) {
         <th scope="col">${t("loans.renewals")}</th><th scope="col"><span class="visually-hidden">${t("loans.actions")}</span></th></tr></thead>
       <tbody>${list.map(
         (loan) => html`<tr key=${loan.name} class=${loan.overdue ? "is-overdue" : ""}>
-          <td>${loan.book_title}</td><td data-label=${t("desk.barcode")}>${loan.barcode}</td>
+          <td lang=${titleLangOf(loan)}>${loan.book_title}</td><td data-label=${t("desk.barcode")}>${loan.barcode}</td>
           <td class=${loan.overdue ? "overdue" : ""} data-label=${t("loans.due")}><${DeadlineText} iso=${loan.due_time} />
             ${loan.overdue && html` — ${tn("loans.overdue_days", loan.overdue_days)}`}</td>
           <td data-label=${t("loans.renewals")}>${loan.renewal_count} / ${loan.max_renewals}</td>
@@ -182,7 +182,7 @@ export function HoldForPatron({ user, onPlaced }) {
     <ul class="plain-list">
       ${(books.data || []).map(
         ({ book }) => html`<li key=${book.name}>
-          ${book.title}${(book.authors || []).length > 0 && html` <span class="muted">— ${book.authors.join(", ")}</span>`}
+          <span lang=${langOf(book)}>${book.title}</span>${(book.authors || []).length > 0 && html` <span class="muted">— ${book.authors.join(", ")}</span>`}
           <button type="button" class="button small quiet" aria-disabled=${placing.busy ? "true" : undefined} onClick=${() => place(book)}
             aria-label=${t("patron.hold_for_named", { title: book.title, patron: who })}>${t("hold.place")}</button>
         </li>`,

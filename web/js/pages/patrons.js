@@ -5,7 +5,7 @@ import { html } from "../html.js";
 import { t, tn } from "../i18n.js";
 import { href, navigate } from "../router.js";
 import { DateText, DeadlineText, ErrorNotice, Loading, NotFound, Notice, namesNothing, useAsync, useTitle } from "../components.js";
-import { History, useBookTitles } from "./account.js";
+import { History, useBookHeadings } from "./account.js";
 import { FinesTable } from "./fines.js";
 import { HoldForPatron, PatronBlock, PatronEdit, PatronLoans } from "./patron_tools.js";
 import { HoldPickupChange } from "../hold_pickup.js";
@@ -75,7 +75,7 @@ export function PatronPage({ params, route }) {
   useTitle(user.data?.display_name || t("patrons.title"));
   useHeadingFocusWhenReady(Boolean(user.data || user.error)); // the heading comes with the patron
   const activeHolds = holds.data || [];
-  const titles = useBookTitles(activeHolds); // the librarian fetches the book from the hold shelf by its title
+  const { titles, langs } = useBookHeadings(activeHolds); // the librarian fetches the book from the hold shelf by its title
   if (user.loading && !user.data) return html`<${Loading} />`;
   if (namesNothing(user.error)) return html`<${NotFound} />`;
   if (user.error) return html`<h1 tabindex="-1">${t("patrons.title")}</h1><${ErrorNotice} error=${user.error} />`;
@@ -106,7 +106,7 @@ export function PatronPage({ params, route }) {
     <ul>
       ${activeHolds.map(
         (hold) => html`<li key=${hold.name}>
-          <a href=${`#/books/${idOf(hold.book)}`}>${titles[hold.book] || t("patrons.held_book")}</a> — ${t(`hold_status.${hold.status}`)}
+          <a href=${`#/books/${idOf(hold.book)}`} lang=${langs[hold.book]}>${titles[hold.book] || t("patrons.held_book")}</a> — ${t(`hold_status.${hold.status}`)}
           ${holdDetail(hold)}
           <${HoldPickupChange} hold=${hold} title=${titles[hold.book] || t("patrons.held_book")} onChanged=${holds.reload} />
         </li>`,

@@ -11,7 +11,7 @@ import { api, idOf } from "../api.js";
 import { html } from "../html.js";
 import { t } from "../i18n.js";
 import { ErrorNotice, Loading, Notice, useAction, useTitle } from "../components.js";
-import { useBookTitles } from "./account.js";
+import { useBookHeadings } from "./account.js";
 import { PatronCell, branchFilter, useHoldPages } from "./holdshelf.js";
 import { PagedCount } from "../paging.js";
 import { branchChoices, useBranchesInUse } from "../branches.js";
@@ -29,7 +29,7 @@ export function PullListPage() {
   const and = (a, b) => [a, b].filter(Boolean).join(" AND ");
   const pull = useHoldPages({ status: IN_TRANSIT, filter: branch === ALL ? "to_pull = true" : branchFilter("pull_branch", branch) }, [branch]);
   const incoming = useHoldPages({ status: IN_TRANSIT, filter: and("to_pull = false", branchFilter("pickup_branch", branch)) }, [branch]);
-  const titles = useBookTitles([...pull.items, ...incoming.items]);
+  const { titles, langs } = useBookHeadings([...pull.items, ...incoming.items]);
   const reload = () => {
     pull.reload();
     incoming.reload();
@@ -40,7 +40,7 @@ export function PullListPage() {
   const codes = [deskBranch(), branch, ...toPull.map(pulledFrom), ...coming.map((hold) => hold.pickup_branch), ...inUse.codes];
   const branches = branchChoices(codes, byShelf, inUse.listed ? inUse.codes : []);
   const missing = useMissing(reload);
-  const table = { titles, missing };
+  const table = { titles, langs, missing };
   return html`<h1 tabindex="-1">${t("pulllist.title")}</h1>
     <p class="muted">${t("pulllist.intro")}</p>
     <${ReceiveScanner} onReceived=${reload} />
@@ -72,14 +72,14 @@ function pulledFrom(hold) {
 }
 
 /** One list of copies set aside: where each stands (branch, call number, shelf), for whom and where it goes. */
-function CopyTable({ rows, testid, titles, missing }) {
+function CopyTable({ rows, testid, titles, langs, missing }) {
   return html`<div class="table-wrap"><table class="stacks" data-testid=${testid}>
       <thead><tr><th scope="col">${t("holdshelf.book")}</th><th scope="col">${t("holdshelf.barcode")}</th>
         <th scope="col">${t("pulllist.call_number")}</th><th scope="col">${t("pulllist.shelf")}</th>
         <th scope="col">${t("pulllist.copy_branch")}</th><th scope="col">${t("holdshelf.patron")}</th>
         <th scope="col">${t("pulllist.send_to")}</th><th scope="col">${t("pulllist.actions")}</th></tr></thead>
       <tbody>${rows.map((hold) => html`<tr key=${hold.name} data-hold=${hold.name}>
-          <td><a href=${`#/books/${idOf(hold.book)}`}>${titles[hold.book] || t("patrons.held_book")}</a></td>
+          <td lang=${langs[hold.book]}><a href=${`#/books/${idOf(hold.book)}`}>${titles[hold.book] || t("patrons.held_book")}</a></td>
           <td data-label=${t("holdshelf.barcode")}>${hold.barcode || "—"}</td>
           <td data-label=${t("pulllist.call_number")}>${hold.call_number || "—"}</td>
           <td data-label=${t("pulllist.shelf")}>${hold.hold_shelf_branch

@@ -721,6 +721,7 @@ class Copy(_message.Message):
     SENT_FOR_HOLD_FIELD_NUMBER: _builtins.int
     SENT_HOME_FROM_FIELD_NUMBER: _builtins.int
     NOT_FOR_LOAN_FIELD_NUMBER: _builtins.int
+    BOOK_LANGUAGE_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """"books/{book}/copies/{copy}". Assigned by the server."""
     barcode: _builtins.str
@@ -769,6 +770,10 @@ class Copy(_message.Message):
     """Of an item type that is not for loan (a reference copy), as the list of item types says now: never lent
     nor set aside for a hold (PlaceHold refuses a hold on a title whose only copies are such copies).
     """
+    book_language: _builtins.str
+    """The language of the copy's book (its `language`, a BCP 47 tag; empty when not known), wherever
+    `book_title` is set: a list of copies or loans marks the title with it.
+    """
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp:
         """When the copy was added."""
@@ -796,10 +801,11 @@ class Copy(_message.Message):
         sent_for_hold: _builtins.bool = ...,
         sent_home_from: _builtins.str = ...,
         not_for_loan: _builtins.bool = ...,
+        book_language: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["barcode", b"barcode", "book_title", b"book_title", "branch", b"branch", "call_number", b"call_number", "create_time", b"create_time", "current_hold", b"current_hold", "current_loan", b"current_loan", "etag", b"etag", "item_type", b"item_type", "name", b"name", "not_for_loan", b"not_for_loan", "sent_for_hold", b"sent_for_hold", "sent_home_from", b"sent_home_from", "shelf_location", b"shelf_location", "status", b"status", "update_time", b"update_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["barcode", b"barcode", "book_language", b"book_language", "book_title", b"book_title", "branch", b"branch", "call_number", b"call_number", "create_time", b"create_time", "current_hold", b"current_hold", "current_loan", b"current_loan", "etag", b"etag", "item_type", b"item_type", "name", b"name", "not_for_loan", b"not_for_loan", "sent_for_hold", b"sent_for_hold", "sent_home_from", b"sent_home_from", "shelf_location", b"shelf_location", "status", b"status", "update_time", b"update_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

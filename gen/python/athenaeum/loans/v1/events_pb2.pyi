@@ -906,7 +906,8 @@ Global___HoldCancelled: _TypeAlias = HoldCancelled  # noqa: Y015
 @_typing.final
 class HoldPickupBranchChanged(_message.Message):
     """The hold's pickup branch was changed while it waited in the queue (UpdateHold), by its reader or staff; it
-    keeps its place. A copy set aside for it next goes to the new branch (its HoldInTransit).
+    keeps its place. A copy set aside for it next goes to the new branch (its HoldInTransit). When staff changed
+    it, its reader is told (notification kind "hold_pickup_changed"); a reader who changed it is not.
     """
 
     DESCRIPTOR: _descriptor.Descriptor

@@ -345,7 +345,9 @@ class ListCirculationRulesRequest(_message.Message):
     (filters, order, parent): reused with another one it is INVALID_ARGUMENT.
     """
     patron_category: _builtins.str
-    """Only rules that would apply to this patron category (wildcards included)."""
+    """Only rules that would apply to this patron category (wildcards included); 32 characters at most, as a
+    category has.
+    """
     item_type: _builtins.str
     """Only rules that would apply to this item type (wildcards included)."""
     def __init__(

@@ -220,6 +220,7 @@ class Loan(_message.Message):
     TRAPPED_HOLD_FIELD_NUMBER: _builtins.int
     TRANSIT_BRANCH_FIELD_NUMBER: _builtins.int
     REFUND_AMOUNT_FIELD_NUMBER: _builtins.int
+    BOOK_LANGUAGE_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """"loans/{loan}". Assigned by the server."""
     patron: _builtins.str
@@ -275,6 +276,10 @@ class Loan(_message.Message):
     string, which the library owes back to the patron (the desk hands it back; the fine's `refund_amount`
     keeps it). Empty otherwise, and on a retry of that return.
     """
+    book_language: _builtins.str
+    """The language of the book (a BCP 47 tag, as the catalog had it with `book_title`; empty when not known):
+    lists mark the title with it.
+    """
     @_builtins.property
     def issue_time(self) -> _timestamp_pb2.Timestamp:
         """When the copy went out."""
@@ -320,10 +325,11 @@ class Loan(_message.Message):
         trapped_hold: _builtins.str = ...,
         transit_branch: _builtins.str = ...,
         refund_amount: _builtins.str = ...,
+        book_language: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["due_time", b"due_time", "issue_time", b"issue_time", "return_time", b"return_time", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["barcode", b"barcode", "book", b"book", "book_title", b"book_title", "circulation_rule", b"circulation_rule", "copy", b"copy", "due_time", b"due_time", "etag", b"etag", "fine", b"fine", "issue_time", b"issue_time", "issued_by", b"issued_by", "item_type", b"item_type", "max_renewals", b"max_renewals", "name", b"name", "overdue", b"overdue", "overdue_days", b"overdue_days", "patron", b"patron", "refund_amount", b"refund_amount", "renewal_count", b"renewal_count", "return_time", b"return_time", "status", b"status", "transit_branch", b"transit_branch", "trapped_hold", b"trapped_hold", "update_time", b"update_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["barcode", b"barcode", "book", b"book", "book_language", b"book_language", "book_title", b"book_title", "circulation_rule", b"circulation_rule", "copy", b"copy", "due_time", b"due_time", "etag", b"etag", "fine", b"fine", "issue_time", b"issue_time", "issued_by", b"issued_by", "item_type", b"item_type", "max_renewals", b"max_renewals", "name", b"name", "overdue", b"overdue", "overdue_days", b"overdue_days", "patron", b"patron", "refund_amount", b"refund_amount", "renewal_count", b"renewal_count", "return_time", b"return_time", "status", b"status", "transit_branch", b"transit_branch", "trapped_hold", b"trapped_hold", "update_time", b"update_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -358,8 +364,9 @@ class CirculationRule(_message.Message):
     name: _builtins.str
     """"circulationRules/{rule}". Assigned by the server."""
     patron_category: _builtins.str
-    """e.g. "ADULT", or "*": a patron category as accounts have it (a letter, then up to 31 of A-Z, 0-9, _;
-    ASCII only: a German sharp s is refused, not upper-cased to "SS"). Input in lower case is upper-cased.
+    """e.g. "ADULT", or "*": a patron category as accounts have it (a letter, then up to 31 of A-Z, 0-9, _: 32
+    characters at most; ASCII only: a German sharp s is refused, not upper-cased to "SS"). Input in lower case
+    is upper-cased.
     """
     item_type: _builtins.str
     """e.g. "BOOK", or "*": the code of one of the catalog's item types (ListItemTypes; 1-20 of A-Z, 0-9, _, -,
@@ -476,6 +483,7 @@ class Fine(_message.Message):
     ETAG_FIELD_NUMBER: _builtins.int
     WAIVED_AMOUNT_FIELD_NUMBER: _builtins.int
     REFUND_AMOUNT_FIELD_NUMBER: _builtins.int
+    BOOK_LANGUAGE_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """"fines/{fine}". Assigned by the server."""
     patron: _builtins.str
@@ -511,6 +519,10 @@ class Fine(_message.Message):
     LOST_ITEM fine whose copy was found and taken back (ReturnLoan), handed back at the desk; part of
     `paid_amount`, which stays what was paid. On the fine's audit trail with the LostLoanFound event.
     """
+    book_language: _builtins.str
+    """The language of the loan's book whose title an OVERDUE or LOST_ITEM fine's `description` names (a BCP 47
+    tag; empty for other fines, and when not known): lists mark the title with it.
+    """
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp:
         """When it was assessed."""
@@ -538,10 +550,11 @@ class Fine(_message.Message):
         etag: _builtins.str = ...,
         waived_amount: _builtins.str = ...,
         refund_amount: _builtins.str = ...,
+        book_language: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "create_time", b"create_time", "currency_code", b"currency_code", "description", b"description", "etag", b"etag", "kind", b"kind", "loan", b"loan", "name", b"name", "outstanding_amount", b"outstanding_amount", "paid_amount", b"paid_amount", "patron", b"patron", "refund_amount", b"refund_amount", "status", b"status", "update_time", b"update_time", "waive_reason", b"waive_reason", "waived_amount", b"waived_amount"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "book_language", b"book_language", "create_time", b"create_time", "currency_code", b"currency_code", "description", b"description", "etag", b"etag", "kind", b"kind", "loan", b"loan", "name", b"name", "outstanding_amount", b"outstanding_amount", "paid_amount", b"paid_amount", "patron", b"patron", "refund_amount", b"refund_amount", "status", b"status", "update_time", b"update_time", "waive_reason", b"waive_reason", "waived_amount", b"waived_amount"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -576,6 +589,7 @@ class Hold(_message.Message):
     SHELF_LOCATION_FIELD_NUMBER: _builtins.int
     PATRON_DISPLAY_NAME_FIELD_NUMBER: _builtins.int
     PATRON_CARD_NUMBER_FIELD_NUMBER: _builtins.int
+    BOOK_LANGUAGE_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """"holds/{hold}". Assigned by the server."""
     patron: _builtins.str
@@ -634,6 +648,10 @@ class Hold(_message.Message):
     """
     patron_card_number: _builtins.str
     """The patron's library card number, as `patron_display_name`: staff answers only."""
+    book_language: _builtins.str
+    """The language of the book (a BCP 47 tag, as the catalog had it with `book_title`; empty when not known):
+    lists mark the title with it.
+    """
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp:
         """When the hold was placed (its place in the queue)."""
@@ -678,10 +696,11 @@ class Hold(_message.Message):
         shelf_location: _builtins.str = ...,
         patron_display_name: _builtins.str = ...,
         patron_card_number: _builtins.str = ...,
+        book_language: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "expire_time", b"expire_time", "ready_time", b"ready_time", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["barcode", b"barcode", "book", b"book", "book_title", b"book_title", "call_number", b"call_number", "cancel_reason", b"cancel_reason", "copy", b"copy", "copy_branch", b"copy_branch", "create_time", b"create_time", "etag", b"etag", "expire_time", b"expire_time", "hold_shelf_branch", b"hold_shelf_branch", "loan", b"loan", "name", b"name", "patron", b"patron", "patron_card_number", b"patron_card_number", "patron_display_name", b"patron_display_name", "pickup_branch", b"pickup_branch", "queue_position", b"queue_position", "ready_time", b"ready_time", "shelf_location", b"shelf_location", "status", b"status", "to_pull", b"to_pull", "update_time", b"update_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["barcode", b"barcode", "book", b"book", "book_language", b"book_language", "book_title", b"book_title", "call_number", b"call_number", "cancel_reason", b"cancel_reason", "copy", b"copy", "copy_branch", b"copy_branch", "create_time", b"create_time", "etag", b"etag", "expire_time", b"expire_time", "hold_shelf_branch", b"hold_shelf_branch", "loan", b"loan", "name", b"name", "patron", b"patron", "patron_card_number", b"patron_card_number", "patron_display_name", b"patron_display_name", "pickup_branch", b"pickup_branch", "queue_position", b"queue_position", "ready_time", b"ready_time", "shelf_location", b"shelf_location", "status", b"status", "to_pull", b"to_pull", "update_time", b"update_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -122,7 +122,7 @@ class User(_message.Message):
     """Library card number printed on the card; generated at creation."""
     patron_category: _builtins.str
     """Matches circulation rules, e.g. "ADULT", "CHILD", "STAFF". Defaults to "ADULT". An upper-case letter,
-    then up to 31 of A-Z, 0-9 and _ (ASCII only; anything else is INVALID_ARGUMENT).
+    then up to 31 of A-Z, 0-9 and _: 32 characters at most (ASCII only; anything else is INVALID_ARGUMENT).
     """
     role: Global___UserRole.ValueType
     """What the user may do; changed by admins only. New accounts are readers unless an admin says otherwise."""
@@ -241,7 +241,8 @@ class NotificationPreferences(_message.Message):
         "loan_issued" and "loan_returned" (receipts: off unless chosen here), "due_soon", "overdue",
         "loan_renewed", "hold_ready", "hold_expiring", "hold_expired", "hold_cancelled" (staff cancelled a hold
         whose copy was set aside), "hold_requeued" (a hold whose copy was set aside went back to the queue: the
-        copy missing or taken out of circulation, or the account may not borrow), "fine_assessed", "welcome",
+        copy missing or taken out of circulation, or the account may not borrow), "hold_pickup_changed" (staff
+        moved a waiting hold to another pickup branch), "fine_assessed", "welcome",
         "password_changed", "password_reset", "session_revoked", "email_changed", "phone_changed" (security
         notices: sent whatever the choice, an address change to the previous address), "message" (from staff),
         "new_book_by_author" (a book by an author the reader follows).
@@ -379,7 +380,7 @@ class ListUsersRequest(_message.Message):
     account alone, when the other filters keep it.
     """
     patron_category: _builtins.str
-    """Only users of this patron category, e.g. "CHILD" (empty: any)."""
+    """Only users of this patron category, e.g. "CHILD" (empty: any); 32 characters at most, as a category has."""
     def __init__(
         self,
         *,

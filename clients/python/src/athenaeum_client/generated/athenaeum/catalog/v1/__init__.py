@@ -720,6 +720,12 @@ class Copy(betterproto2.Message):
     nor set aside for a hold (PlaceHold refuses a hold on a title whose only copies are such copies).
     """
 
+    book_language: "str" = betterproto2.field(17, betterproto2.TYPE_STRING)
+    """
+    The language of the copy's book (its `language`, a BCP 47 tag; empty when not known), wherever
+    `book_title` is set: a list of copies or loans marks the title with it.
+    """
+
 
 default_message_pool.register_message("athenaeum.catalog.v1", "Copy", Copy)
 

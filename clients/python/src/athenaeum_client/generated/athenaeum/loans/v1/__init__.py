@@ -410,8 +410,9 @@ class CirculationRule(betterproto2.Message):
 
     patron_category: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
     """
-    e.g. "ADULT", or "*": a patron category as accounts have it (a letter, then up to 31 of A-Z, 0-9, _;
-    ASCII only: a German sharp s is refused, not upper-cased to "SS"). Input in lower case is upper-cased.
+    e.g. "ADULT", or "*": a patron category as accounts have it (a letter, then up to 31 of A-Z, 0-9, _: 32
+    characters at most; ASCII only: a German sharp s is refused, not upper-cased to "SS"). Input in lower case
+    is upper-cased.
     """
 
     item_type: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
@@ -927,6 +928,12 @@ class Fine(betterproto2.Message):
     `paid_amount`, which stays what was paid. On the fine's audit trail with the LostLoanFound event.
     """
 
+    book_language: "str" = betterproto2.field(17, betterproto2.TYPE_STRING)
+    """
+    The language of the loan's book whose title an OVERDUE or LOST_ITEM fine's `description` names (a BCP 47
+    tag; empty for other fines, and when not known): lists mark the title with it.
+    """
+
 
 default_message_pool.register_message("athenaeum.loans.v1", "Fine", Fine)
 
@@ -1318,6 +1325,12 @@ class Hold(betterproto2.Message):
     The patron's library card number, as `patron_display_name`: staff answers only.
     """
 
+    book_language: "str" = betterproto2.field(24, betterproto2.TYPE_STRING)
+    """
+    The language of the book (a BCP 47 tag, as the catalog had it with `book_title`; empty when not known):
+    lists mark the title with it.
+    """
+
 
 default_message_pool.register_message("athenaeum.loans.v1", "Hold", Hold)
 
@@ -1650,7 +1663,8 @@ default_message_pool.register_message(
 class HoldPickupBranchChanged(betterproto2.Message):
     """
     The hold's pickup branch was changed while it waited in the queue (UpdateHold), by its reader or staff; it
-    keeps its place. A copy set aside for it next goes to the new branch (its HoldInTransit).
+    keeps its place. A copy set aside for it next goes to the new branch (its HoldInTransit). When staff changed
+    it, its reader is told (notification kind "hold_pickup_changed"); a reader who changed it is not.
     """
 
     event_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
@@ -1818,7 +1832,8 @@ class ListCirculationRulesRequest(betterproto2.Message):
 
     patron_category: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
     """
-    Only rules that would apply to this patron category (wildcards included).
+    Only rules that would apply to this patron category (wildcards included); 32 characters at most, as a
+    category has.
     """
 
     item_type: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
@@ -2307,6 +2322,12 @@ class Loan(betterproto2.Message):
     Set by ReturnLoan taking back a copy declared lost and found: what was paid of its LOST_ITEM fine, decimal
     string, which the library owes back to the patron (the desk hands it back; the fine's `refund_amount`
     keeps it). Empty otherwise, and on a retry of that return.
+    """
+
+    book_language: "str" = betterproto2.field(24, betterproto2.TYPE_STRING)
+    """
+    The language of the book (a BCP 47 tag, as the catalog had it with `book_title`; empty when not known):
+    lists mark the title with it.
     """
 
 

@@ -535,7 +535,7 @@ class ListUsersRequest(betterproto2.Message):
 
     patron_category: "str" = betterproto2.field(6, betterproto2.TYPE_STRING)
     """
-    Only users of this patron category, e.g. "CHILD" (empty: any).
+    Only users of this patron category, e.g. "CHILD" (empty: any); 32 characters at most, as a category has.
     """
 
 
@@ -670,7 +670,8 @@ class NotificationPreferences(betterproto2.Message):
     "loan_issued" and "loan_returned" (receipts: off unless chosen here), "due_soon", "overdue",
     "loan_renewed", "hold_ready", "hold_expiring", "hold_expired", "hold_cancelled" (staff cancelled a hold
     whose copy was set aside), "hold_requeued" (a hold whose copy was set aside went back to the queue: the
-    copy missing or taken out of circulation, or the account may not borrow), "fine_assessed", "welcome",
+    copy missing or taken out of circulation, or the account may not borrow), "hold_pickup_changed" (staff
+    moved a waiting hold to another pickup branch), "fine_assessed", "welcome",
     "password_changed", "password_reset", "session_revoked", "email_changed", "phone_changed" (security
     notices: sent whatever the choice, an address change to the previous address), "message" (from staff),
     "new_book_by_author" (a book by an author the reader follows).
@@ -1086,7 +1087,7 @@ class User(betterproto2.Message):
     patron_category: "str" = betterproto2.field(6, betterproto2.TYPE_STRING)
     """
     Matches circulation rules, e.g. "ADULT", "CHILD", "STAFF". Defaults to "ADULT". An upper-case letter,
-    then up to 31 of A-Z, 0-9 and _ (ASCII only; anything else is INVALID_ARGUMENT).
+    then up to 31 of A-Z, 0-9 and _: 32 characters at most (ASCII only; anything else is INVALID_ARGUMENT).
     """
 
     role: "UserRole" = betterproto2.field(
