@@ -51,6 +51,7 @@ SAMPLES = {
 }
 COMMON = {
     "branch": "CENTRAL",
+    "previous_branch": "NORTHEAST",
     "barcode": "31234000012345",
     "card_number": "31234000012345",
     "overdue_days": "120",
