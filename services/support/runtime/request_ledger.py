@@ -20,118 +20,30 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY, UUID
-from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.util import greenlet_spawn
 
 from services.support.runtime.conflicts import is_database_conflict
 from services.support.runtime.driver import DriverStatement
-from services.support.runtime.idempotency import COMMITTED, IN_PROGRESS, REQUESTS, Attempt
+from services.support.runtime.idempotency import COMMITTED, Attempt
+from services.support.runtime.request_ledger_statements import (
+    CLAIM,
+    EXPIRE,
+    REFUSE,
+    SEEN,
+    STORE_ANSWERS,
+    Answer,
+    answer_arrays,
+    settle_answers,
+)
 from services.support.runtime.request_leftovers import RELEASE, Leftovers
-from services.support.runtime.upkeep import BATCH_ROWS, EVERY_SECONDS, delete_forever
+from services.support.runtime.upkeep import EVERY_SECONDS, delete_forever
 
 log = logging.getLogger("athenaeum.requests")
 
-_P = sa.bindparam
-_claim = upsert(REQUESTS).values(
-    request_id=_P("rid"),
-    operation=_P("op"),
-    resource="",
-    state=IN_PROGRESS,
-    fingerprint=_P("prints"),
-    owner=_P("attempt"),
-    lease_until=sa.func.now() + _P("lease", type_=sa.Interval),
-)
 ANSWER_LINGER_SECONDS = 0.02
 """How long an answer waits for a claim to store it before it is stored by itself: far inside any lease, and
 about what a retry or a twin waits between two looks at the ledger."""
-_answers = (
-    sa.func.unnest(
-        _P("answered", type_=ARRAY(UUID(as_uuid=True))),
-        _P("answerers", type_=ARRAY(UUID(as_uuid=True))),
-        _P("answers", type_=ARRAY(sa.LargeBinary)),
-    )
-    .table_valued("rid", "owner", "given")
-    .render_derived(name="answers")
-)
-# Answers of attempts that still own their ids (a later owner's id is left to it), as one statement.
-_STORE_ANSWERS = (
-    REQUESTS.update()
-    .where(REQUESTS.c.request_id == _answers.c.rid, REQUESTS.c.owner == _answers.c.owner)
-    .values(state=COMMITTED, answer=_answers.c.given, refused=False, lease_until=None)
-    .returning(REQUESTS.c.request_id)
-)
-_ANSWERS = DriverStatement(_STORE_ANSWERS)
-# A new id is ours; so is one whose attempt outlived its lease without committing (it died or hung: its late
-# commit is fenced off by `remember`, which only the owner may do), when it is the same request. The answers
-# waiting are stored in the same statement.
-_CLAIM = DriverStatement(
-    _claim.on_conflict_do_update(
-        index_elements=[REQUESTS.c.request_id],
-        set_={"owner": _claim.excluded.owner, "lease_until": _claim.excluded.lease_until},
-        where=(REQUESTS.c.state == IN_PROGRESS)
-        & (REQUESTS.c.lease_until < sa.func.now())
-        & (REQUESTS.c.operation == _claim.excluded.operation)
-        & REQUESTS.c.fingerprint.is_not_distinct_from(_claim.excluded.fingerprint),
-    )
-    .returning(
-        REQUESTS.c.owner,
-        # A made row's created_at is this statement's now(); a taken-over row keeps its first claim's.
-        (REQUESTS.c.created_at == sa.func.now()).label("made"),
-    )
-    .add_cte(_STORE_ANSWERS.cte("stored"))
-)
-_SEEN = DriverStatement(
-    sa.select(
-        REQUESTS.c.operation,
-        REQUESTS.c.state,
-        REQUESTS.c.fingerprint,
-        REQUESTS.c.owner,
-        REQUESTS.c.answer,
-        REQUESTS.c.refused,
-        sa.func.extract("epoch", REQUESTS.c.lease_until - sa.func.now()).label("lease_left"),
-    ).where(REQUESTS.c.request_id == _P("rid"))
-)
-_owned = (REQUESTS.c.request_id == _P("rid")) & (REQUESTS.c.owner == _P("attempt"))
-# A refusal is an answer only while nothing was committed for the request; else the commit is the answer.
-_REFUSE = DriverStatement(
-    REQUESTS.update()
-    .where(_owned & (REQUESTS.c.state == IN_PROGRESS))
-    .values(state=COMMITTED, answer=_P("given"), refused=True, lease_until=None)
-    .returning(REQUESTS.c.request_id)
-)
-_EXPIRE = REQUESTS.delete().where(
-    REQUESTS.c.request_id.in_(
-        sa.select(REQUESTS.c.request_id)
-        .where(REQUESTS.c.created_at < sa.func.now() - _P("keep", type_=sa.Interval))
-        .limit(BATCH_ROWS)
-    )
-)
-
-
-_Answer = tuple[uuid.UUID, uuid.UUID, bytes | None, "asyncio.Future[None]"]
-"""An answer waiting to be stored: the request_id, the attempt that owns it, the answer, and its future."""
-
-
-def _arrays(answers: list[_Answer]) -> dict[str, list[Any]]:
-    """The parameters of the answers a statement stores (`_STORE_ANSWERS`)."""
-    return {
-        "answered": [answer[0] for answer in answers],
-        "answerers": [answer[1] for answer in answers],
-        "answers": [answer[2] for answer in answers],
-    }
-
-
-def _settle(answers: list[_Answer], error: Exception | None = None) -> None:
-    for *_, stored in answers:
-        if stored.done():
-            continue
-        if error is None:
-            stored.set_result(None)
-        else:
-            stored.set_exception(error)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +82,7 @@ class RequestLedger:
         self._finished: dict[uuid.UUID, asyncio.Event] = {}
         """Attempts running in this process: a twin here waits on the event instead of polling."""
         self._linger = answer_linger
-        self._answers: list[_Answer] = []
+        self._answers: list[Answer] = []
         """Answers waiting for a claim to store them."""
         self._storing: asyncio.Future[None] | None = None
         self._leftovers = Leftovers(self._run)
@@ -197,7 +109,7 @@ class RequestLedger:
             "lease": timedelta(seconds=lease),
         }
         try:
-            row = await self._run(_CLAIM, parameters | _arrays(carried))
+            row = await self._run(CLAIM, parameters | answer_arrays(carried))
         except BaseException as error:
             self._wait_for_a_claim(carried)  # stored by the next claim, or by themselves
             if not carried or not is_database_conflict(error):
@@ -205,9 +117,9 @@ class RequestLedger:
             # Two claims, each storing the answer of the other's id (twins of two requests, each arriving as the
             # other's first attempt answered), lock the two rows in opposite orders: Postgres ends one as a
             # deadlock, which the caller was answered as a collision. Alone, a claim locks only its own row.
-            row = await self._run(_CLAIM, parameters | _arrays([]))
+            row = await self._run(CLAIM, parameters | answer_arrays([]))
         else:
-            _settle(carried)
+            settle_answers(carried)
         if row is not None and row["owner"] == attempt.owner:
             self._finished[attempt.request_id] = asyncio.Event()
             return replace(attempt, first=bool(row["made"]))
@@ -217,7 +129,7 @@ class RequestLedger:
         return seen
 
     async def seen(self, request_id: uuid.UUID) -> Seen | None:
-        row = await self._run(_SEEN, {"rid": request_id})
+        row = await self._run(SEEN, {"rid": request_id})
         if row is None:
             return None
         lease_left = float(row["lease_left"]) if row["lease_left"] is not None else 0.0
@@ -230,12 +142,12 @@ class RequestLedger:
         self._wait_for_a_claim([(attempt.request_id, attempt.owner, answer, stored)])
         await stored
 
-    def _wait_for_a_claim(self, answers: list[_Answer]) -> None:
+    def _wait_for_a_claim(self, answers: list[Answer]) -> None:
         self._answers.extend(answers)
         if self._answers and (self._storing is None or self._storing.done()):
             self._storing = asyncio.ensure_future(self._store_lingering())
 
-    def _take_answers(self, *, but: uuid.UUID | None = None) -> list[_Answer]:
+    def _take_answers(self, *, but: uuid.UUID | None = None) -> list[Answer]:
         taken = [waiting for waiting in self._answers if waiting[0] != but]
         self._answers = [waiting for waiting in self._answers if waiting[0] == but]
         return taken
@@ -251,11 +163,11 @@ class RequestLedger:
         if not taken:
             return
         try:
-            await self._run(_ANSWERS, _arrays(taken))
+            await self._run(STORE_ANSWERS, answer_arrays(taken))
         except Exception as error:
-            _settle(taken, error)
+            settle_answers(taken, error)
         else:
-            _settle(taken)
+            settle_answers(taken)
 
     async def close(self) -> None:
         """Stop waiting for claims: the answers waiting are stored at once."""
@@ -267,7 +179,7 @@ class RequestLedger:
     async def refuse(self, attempt: Attempt, status: bytes) -> bool:
         """Store a final refusal; False when the request's change was committed (the commit is the answer)."""
         parameters = {"rid": attempt.request_id, "attempt": attempt.owner, "given": status}
-        return await self._run(_REFUSE, parameters) is not None
+        return await self._run(REFUSE, parameters) is not None
 
     async def release(self, attempt: Attempt, *, within: float) -> bool:
         """Forget the claim of an attempt that changed nothing; False when its change was committed. With the
@@ -310,4 +222,4 @@ class RequestLedger:
 
     async def expire_forever(self, *, every: float = EVERY_SECONDS) -> None:
         """Background task: forget request_ids older than the retention period (AIP-155 lets ids expire)."""
-        await delete_forever(self._engine, [_EXPIRE], {"keep": self._keep}, what="old request ids", every=every)
+        await delete_forever(self._engine, [EXPIRE], {"keep": self._keep}, what="old request ids", every=every)

@@ -19,8 +19,9 @@ from athenaeum.loans.v1 import loans_pb2, resources_pb2
 from services.support.runtime.errors import Conflict, FailedPrecondition, InvalidArgument
 from services.support.runtime.idempotency import Attempt, RequestLog, current_attempt
 from services.support.runtime.interceptors import ServerInterceptor
+from services.support.runtime.method_facts import fingerprint
 from services.support.runtime.migrations import upgrade_to_head
-from services.support.runtime.mutations import MutationInterceptor, fingerprint
+from services.support.runtime.mutations import MutationInterceptor
 from services.support.runtime.request_ledger import RequestLedger
 
 pytestmark = pytest.mark.integration
