@@ -59,6 +59,7 @@ def _to_copy(m: Mapping[Any, Any]) -> Copy:
         version=m["version"],
         book_title=m.get("book_title") or "",
         not_for_loan=bool(m.get("not_for_loan")),
+        item_type_renamed_at=m.get("item_type_renamed_at"),
     )
 
 

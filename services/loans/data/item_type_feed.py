@@ -57,7 +57,7 @@ def command_of(data: bytes) -> ItemTypeRenamed | ItemTypeDeleted | None:
         return ItemTypeDeleted(event_id, code, deleted_at=_occurred(event))
     old = spelt_code(event.previous_values.get("code", ""))
     if "code" in event.update_mask.paths and old and old != code:
-        return ItemTypeRenamed(event_id, old, code)
+        return ItemTypeRenamed(event_id, old, code, renamed_at=_occurred(event))
     return None
 
 

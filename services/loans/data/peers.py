@@ -112,6 +112,9 @@ def copy_info(copy: catalog_pb2.Copy) -> CopyInfo:
         sent=copy.sent_for_hold,
         version=version_of(copy.etag),
         not_for_loan=copy.not_for_loan,
+        item_type_renamed_at=(
+            copy.item_type_rename_time.ToDatetime(tzinfo=UTC) if copy.HasField("item_type_rename_time") else None
+        ),
     )
 
 
