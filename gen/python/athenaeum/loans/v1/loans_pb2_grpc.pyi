@@ -89,7 +89,8 @@ class LoansServiceStub:
       COPY_IN_TRANSIT_HOME: on its way home, at another branch: nothing changed, send it on to `branch`.
     Errors: INVALID_ARGUMENT (neither name nor barcode; `branch` not one of the library's branches, when it
     lists them: ATHENAEUM_LIBRARY_BRANCHES), NOT_FOUND (no such loan; BARCODE_NOT_FOUND: no copy
-    has the barcode), FAILED_PRECONDITION (already returned; COPY_NOT_ON_LOAN: the barcode's copy is not
+    has the barcode), FAILED_PRECONDITION (already returned; LOAN_ALREADY_FOUND: by the name of a loan declared
+    lost whose copy was found since, or put back, and may be lent to another reader now; COPY_NOT_ON_LOAN: the barcode's copy is not
     on loan, metadata `status` the catalog's (ON_HOLD_SHELF: put it back on the hold shelf); a copy received, as
     above), ABORTED (LOAN_UNSETTLED, with RetryInfo: the barcode's copy is out on a loan still being issued
     or put back, or not recorded here and lent too recently to tell), PERMISSION_DENIED (a reader returning).
@@ -355,7 +356,8 @@ class LoansServiceAsyncStub(LoansServiceStub):
       COPY_IN_TRANSIT_HOME: on its way home, at another branch: nothing changed, send it on to `branch`.
     Errors: INVALID_ARGUMENT (neither name nor barcode; `branch` not one of the library's branches, when it
     lists them: ATHENAEUM_LIBRARY_BRANCHES), NOT_FOUND (no such loan; BARCODE_NOT_FOUND: no copy
-    has the barcode), FAILED_PRECONDITION (already returned; COPY_NOT_ON_LOAN: the barcode's copy is not
+    has the barcode), FAILED_PRECONDITION (already returned; LOAN_ALREADY_FOUND: by the name of a loan declared
+    lost whose copy was found since, or put back, and may be lent to another reader now; COPY_NOT_ON_LOAN: the barcode's copy is not
     on loan, metadata `status` the catalog's (ON_HOLD_SHELF: put it back on the hold shelf); a copy received, as
     above), ABORTED (LOAN_UNSETTLED, with RetryInfo: the barcode's copy is out on a loan still being issued
     or put back, or not recorded here and lent too recently to tell), PERMISSION_DENIED (a reader returning).
@@ -642,7 +644,8 @@ class LoansServiceServicer(metaclass=_abc_1.ABCMeta):
           COPY_IN_TRANSIT_HOME: on its way home, at another branch: nothing changed, send it on to `branch`.
         Errors: INVALID_ARGUMENT (neither name nor barcode; `branch` not one of the library's branches, when it
         lists them: ATHENAEUM_LIBRARY_BRANCHES), NOT_FOUND (no such loan; BARCODE_NOT_FOUND: no copy
-        has the barcode), FAILED_PRECONDITION (already returned; COPY_NOT_ON_LOAN: the barcode's copy is not
+        has the barcode), FAILED_PRECONDITION (already returned; LOAN_ALREADY_FOUND: by the name of a loan declared
+        lost whose copy was found since, or put back, and may be lent to another reader now; COPY_NOT_ON_LOAN: the barcode's copy is not
         on loan, metadata `status` the catalog's (ON_HOLD_SHELF: put it back on the hold shelf); a copy received, as
         above), ABORTED (LOAN_UNSETTLED, with RetryInfo: the barcode's copy is out on a loan still being issued
         or put back, or not recorded here and lent too recently to tell), PERMISSION_DENIED (a reader returning).
