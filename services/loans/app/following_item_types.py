@@ -12,12 +12,16 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from services.loans.app.peers import Catalog
 from services.loans.app.ports import LoansUnitOfWork
 from services.loans.domain.rule_keys import RulesBehindCatalog, RulesFollowed, follow_deletion, follow_rename
 from services.loans.domain.rules import CirculationRule
 from services.support.runtime.clock import Clock
+from services.support.runtime.errors import DependencyUnavailable
 
 log = logging.getLogger("athenaeum.loans.item_types")
+
+
 RULES_FOLLOW_WAIT_SECONDS = 2.0
 """How long an issue waits for the rules to follow a rename of its copy's type (they take milliseconds)."""
 RULES_FOLLOW_POLL_SECONDS = 0.05
@@ -64,13 +68,21 @@ async def follow_item_type_rename(cmd: ItemTypeRenamed, *, uow: LoansUnitOfWork,
     return followed
 
 
-async def follow_item_type_deletion(cmd: ItemTypeDeleted, *, uow: LoansUnitOfWork, clock: Clock) -> RulesFollowed:
-    """Delete the rules of the deleted type that were last changed before its deletion."""
+async def follow_item_type_deletion(
+    cmd: ItemTypeDeleted, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog
+) -> RulesFollowed:
+    """Delete the rules of the deleted type: all of them unless the catalog lists the code again (then those
+    changed since the deletion are kept). The rules are read before the catalog is asked: a rule made for a type
+    created again after the answer is not among them, and one edited after the read fails the versioned delete
+    (the event is taken again)."""
     async with uow:
         if await uow.requests.recall(cmd.event_id, "FollowItemTypeDeletion"):
             return RulesFollowed()
         rules = await uow.rules.all()
-        followed = follow_deletion(rules, cmd.code, deleted_at=cmd.deleted_at, now=clock.now())
+        listed_again = await _listed(cmd.code, catalog)
+        followed = follow_deletion(
+            rules, cmd.code, deleted_at=cmd.deleted_at, now=clock.now(), listed_again=listed_again
+        )
         await _write(followed, uow)
         await uow.requests.remember(cmd.event_id, "FollowItemTypeDeletion", f"itemTypes/{cmd.code}")
         await uow.commit()
@@ -97,6 +109,14 @@ async def rules_following(item_type: str, renamed_at: datetime | None, *, uow: L
             if time.monotonic() >= deadline:
                 raise
         await asyncio.sleep(RULES_FOLLOW_POLL_SECONDS)
+
+
+async def _listed(code: str, catalog: Catalog) -> bool | None:
+    try:
+        return await catalog.has_item_type(code)
+    except DependencyUnavailable:  # not left undone for it: the deletion's time alone decides, as it did
+        log.warning("item type %s deleted: the catalog could not say whether it is listed again", code)
+        return None
 
 
 async def _write(followed: RulesFollowed, uow: LoansUnitOfWork) -> None:

@@ -68,15 +68,24 @@ def follow_rename(rules: Iterable[CirculationRule], old: str, new: str, *, now: 
 
 
 def follow_deletion(
-    rules: Iterable[CirculationRule], code: str, *, deleted_at: datetime, now: datetime
+    rules: Iterable[CirculationRule],
+    code: str,
+    *,
+    deleted_at: datetime,
+    now: datetime,
+    listed_again: bool | None = None,
 ) -> RulesFollowed:
-    """Retire every rule for `code` that was last changed before the type was deleted at `deleted_at`: one an
-    admin made or changed since (the type created again in the meantime) is theirs and stays."""
+    """Retire the rules for `code` of the deleted type. Every one while the catalog does not list the code
+    (`listed_again` False): the deletion wins over an edit made as it happened, which would otherwise survive as
+    an orphan to govern a type created one day with that code. A type created again since (True) keeps the rules
+    an admin made or changed after the deletion (`deleted_at`): theirs for the new type. Unknown (None, the
+    catalog not answering): that time alone decides."""
     followed = RulesFollowed()
     if code == WILDCARD:
         return followed
     for rule in rules:
-        if rule.terms.item_type == code and rule.updated_at <= deleted_at:
+        kept = listed_again is not False and rule.updated_at > deleted_at
+        if rule.terms.item_type == code and not kept:
             rule.retire(now=now, note=f"item type {code} deleted from the catalog")
             followed.retired.append(rule)
     return followed

@@ -70,7 +70,9 @@ async def test_every_issue_at_once_after_a_rename_is_lent_by_the_renamed_types_r
     )
     _book, (copy,) = world.catalog.add_book(item_type=codes[0])
     barcode = world.catalog.barcode(copy)
-    consumer = ItemTypesConsumer(link, world.uow, world.clock, spec=replace(ITEM_TYPES, durable=f"loans-ir-{tag}"))
+    consumer = ItemTypesConsumer(
+        link, world.uow, world.clock, world.catalog, spec=replace(ITEM_TYPES, durable=f"loans-ir-{tag}")
+    )
     task = await running(consumer)
     try:
         for attempt in range(TRIES):
