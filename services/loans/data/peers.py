@@ -131,6 +131,9 @@ class GrpcUsers:
         self._stub = users_pb2_grpc.UsersServiceStub(channel)
         self._timeout = timeout
 
+    async def account(self, patron: str) -> Eligibility:
+        return await self.eligibility(patron)  # the users service's own answer
+
     async def eligibility(self, patron: str) -> Eligibility:
         request = users_pb2.GetBorrowingEligibilityRequest(name=patron)
         answer = await _call("users", patron, self._stub.GetBorrowingEligibility(request, timeout=self._timeout))

@@ -41,6 +41,9 @@ class FakeUsers:
             closed=patron in self.closed,
         )
 
+    async def account(self, patron: str) -> Eligibility:
+        return await self.eligibility(patron)
+
 
 KNOWN_ITEM_TYPES = ("BOOK", "DVD", "NEW", "PAPERBACK", "REFERENCE", "TERM")
 """The item types the fake catalog lists from the start (those the tests' rules name)."""

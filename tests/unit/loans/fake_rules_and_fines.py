@@ -108,6 +108,12 @@ class FakeFineRepository:
     def __init__(self, transaction: Transaction) -> None:
         self._tx = transaction
 
+    async def hold_charges(self, patron: str, *, until: datetime) -> None:
+        self._tx.charges_held[patron] = until
+
+    async def charges_held_until(self, patron: str) -> datetime | None:
+        return self._tx.charges_held.get(patron) or self._tx.database.charges_held.get(patron)
+
     def _write(self, fine: Fine) -> None:
         self._tx.entries.setdefault(fine.id, []).extend(fine.new_entries)
         self._tx.stage("fines", fine)

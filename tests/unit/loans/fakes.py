@@ -56,6 +56,8 @@ class FakeLoansDatabase:
     patrons: dict[str, PatronRecord] = field(default_factory=dict)
     """The projection of accounts, by patron name."""
     item_type_renames: dict[str, datetime] = field(default_factory=dict)
+    charges_held: dict[str, datetime] = field(default_factory=dict)
+    """Patrons whose charges are held (an account being closed), until when (account_closings)."""
     """The catalog's renames the rules followed: code -> when it was given (item_type_renames)."""
     patron_feed: dict[str, str] = field(default_factory=dict)
     """stream -> the creation stamp of the stream the projection was built from."""
@@ -114,6 +116,7 @@ class Transaction:
         self.requests: dict[uuid.UUID, tuple[str, str]] = {}
         self.patrons: dict[str, PatronRecord] = {}
         self.item_type_renames: dict[str, datetime] = {}
+        self.charges_held: dict[str, datetime] = {}
         self.seen: dict[str, list[Any]] = {table: [] for table in TABLES}
         self.led: set[str] = set()
         self.locked: set[str] = set()
@@ -164,6 +167,8 @@ class Transaction:
             database.fine_entries.setdefault(fine_id, []).extend(entries)
         database.requests.update(self.requests)
         database.patrons.update(self.patrons)
+        for patron, until in self.charges_held.items():
+            database.charges_held[patron] = max(until, database.charges_held.get(patron, until))
         for code, renamed_at in self.item_type_renames.items():
             database.item_type_renames[code] = max(renamed_at, database.item_type_renames.get(code, renamed_at))
         for table in TABLES:  # the order the SQL unit of work drains its repositories in

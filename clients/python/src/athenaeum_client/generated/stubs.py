@@ -519,8 +519,7 @@ class LoansServiceStub:
 
     def list_loans(self, request: loans_v1.ListLoansRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.ListLoansResponse:
         """
-        Lists loans, newest first; under "users/{user}" it is that patron's loan history. Peers may ask too (users,
-        before it closes an account: does the patron still have books out).
+        Lists loans, newest first; under "users/{user}" it is that patron's loan history. Peers may ask too.
         Errors: INVALID_ARGUMENT (malformed parent, bad page_token, a status this API does not define),
         PERMISSION_DENIED (a reader listing another patron's loans, or all loans).
         """
@@ -672,7 +671,8 @@ class LoansServiceStub:
         found after closing is taken up outside the system.
         Errors: INVALID_ARGUMENT (amount not positive, malformed money, kind OVERDUE or undefined), NOT_FOUND
         (no such patron or loan), FAILED_PRECONDITION (LOAN_OF_ANOTHER_PATRON; ACCOUNT_CLOSED: the patron's
-        account is closed), PERMISSION_DENIED (not a librarian), UNAVAILABLE (users unreachable).
+        account is closed), PERMISSION_DENIED (not a librarian), UNAVAILABLE (users unreachable; ACCOUNT_CLOSING,
+        with RetryInfo: the account is being closed at this moment, retry in a few seconds).
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/AssessFine', request, loans_v1.Fine, timeout=timeout, metadata=metadata)
 
@@ -683,10 +683,19 @@ class LoansServiceStub:
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/GetFine', request, loans_v1.Fine, timeout=timeout, metadata=metadata)
 
+    def get_closing_standing(self, request: loans_v1.GetClosingStandingRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.ClosingStanding:
+        """
+        Mesh-internal (users, before it closes an account): the patron's books out and fines still owed, counted
+        under the patron's lock, and no charge taken for `charges_held_for` from then on (AssessFine answers
+        UNAVAILABLE ACCOUNT_CLOSING meanwhile): the close, committed within that time, is never passed by a charge
+        that neither this count nor the charge's own check of the account saw.
+        Errors: INVALID_ARGUMENT (malformed name).
+        """
+        return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/GetClosingStanding', request, loans_v1.ClosingStanding, timeout=timeout, metadata=metadata)
+
     def list_fines(self, request: loans_v1.ListFinesRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.ListFinesResponse:
         """
-        Lists fines, newest first; under "users/{user}" only that patron's. Peers may ask too (users, before it
-        closes an account: does the patron still owe anything).
+        Lists fines, newest first; under "users/{user}" only that patron's. Peers may ask too.
         Errors: INVALID_ARGUMENT (bad page_token, undefined status), PERMISSION_DENIED (a reader listing
         others' fines).
         """
@@ -1017,7 +1026,8 @@ class UsersServiceStub:
         metadata `loans_out`; ACCOUNT_HAS_FINES: unpaid fines, metadata `fines_outstanding` and `amount_owed`;
         LAST_ADMIN: the last active admin cannot be deactivated), PERMISSION_DENIED (not a librarian or admin),
         ABORTED (stale etag), UNAVAILABLE (LOANS_UNAVAILABLE: the loans service could not be asked, nothing was
-        changed, retry; DEPENDENCY_UNAVAILABLE: deactivated, but the message bus is unreachable; send it again).
+        changed, retry; CLOSE_TOO_SLOW: the close took too long after asking the loans service, nothing was
+        changed, send it again; DEPENDENCY_UNAVAILABLE: deactivated, but the message bus is unreachable; send it again).
         """
         return self._caller.unary_unary('/athenaeum.users.v1.UsersService/DeleteUser', request, users_v1.User, timeout=timeout, metadata=metadata)
 
@@ -1517,8 +1527,7 @@ class LoansServiceAsyncStub:
 
     async def list_loans(self, request: loans_v1.ListLoansRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.ListLoansResponse:
         """
-        Lists loans, newest first; under "users/{user}" it is that patron's loan history. Peers may ask too (users,
-        before it closes an account: does the patron still have books out).
+        Lists loans, newest first; under "users/{user}" it is that patron's loan history. Peers may ask too.
         Errors: INVALID_ARGUMENT (malformed parent, bad page_token, a status this API does not define),
         PERMISSION_DENIED (a reader listing another patron's loans, or all loans).
         """
@@ -1670,7 +1679,8 @@ class LoansServiceAsyncStub:
         found after closing is taken up outside the system.
         Errors: INVALID_ARGUMENT (amount not positive, malformed money, kind OVERDUE or undefined), NOT_FOUND
         (no such patron or loan), FAILED_PRECONDITION (LOAN_OF_ANOTHER_PATRON; ACCOUNT_CLOSED: the patron's
-        account is closed), PERMISSION_DENIED (not a librarian), UNAVAILABLE (users unreachable).
+        account is closed), PERMISSION_DENIED (not a librarian), UNAVAILABLE (users unreachable; ACCOUNT_CLOSING,
+        with RetryInfo: the account is being closed at this moment, retry in a few seconds).
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/AssessFine', request, loans_v1.Fine, timeout=timeout, metadata=metadata)
 
@@ -1681,10 +1691,19 @@ class LoansServiceAsyncStub:
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/GetFine', request, loans_v1.Fine, timeout=timeout, metadata=metadata)
 
+    async def get_closing_standing(self, request: loans_v1.GetClosingStandingRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.ClosingStanding:
+        """
+        Mesh-internal (users, before it closes an account): the patron's books out and fines still owed, counted
+        under the patron's lock, and no charge taken for `charges_held_for` from then on (AssessFine answers
+        UNAVAILABLE ACCOUNT_CLOSING meanwhile): the close, committed within that time, is never passed by a charge
+        that neither this count nor the charge's own check of the account saw.
+        Errors: INVALID_ARGUMENT (malformed name).
+        """
+        return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/GetClosingStanding', request, loans_v1.ClosingStanding, timeout=timeout, metadata=metadata)
+
     async def list_fines(self, request: loans_v1.ListFinesRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.ListFinesResponse:
         """
-        Lists fines, newest first; under "users/{user}" only that patron's. Peers may ask too (users, before it
-        closes an account: does the patron still owe anything).
+        Lists fines, newest first; under "users/{user}" only that patron's. Peers may ask too.
         Errors: INVALID_ARGUMENT (bad page_token, undefined status), PERMISSION_DENIED (a reader listing
         others' fines).
         """
@@ -2015,7 +2034,8 @@ class UsersServiceAsyncStub:
         metadata `loans_out`; ACCOUNT_HAS_FINES: unpaid fines, metadata `fines_outstanding` and `amount_owed`;
         LAST_ADMIN: the last active admin cannot be deactivated), PERMISSION_DENIED (not a librarian or admin),
         ABORTED (stale etag), UNAVAILABLE (LOANS_UNAVAILABLE: the loans service could not be asked, nothing was
-        changed, retry; DEPENDENCY_UNAVAILABLE: deactivated, but the message bus is unreachable; send it again).
+        changed, retry; CLOSE_TOO_SLOW: the close took too long after asking the loans service, nothing was
+        changed, send it again; DEPENDENCY_UNAVAILABLE: deactivated, but the message bus is unreachable; send it again).
         """
         return await self._caller.unary_unary('/athenaeum.users.v1.UsersService/DeleteUser', request, users_v1.User, timeout=timeout, metadata=metadata)
 
