@@ -2,10 +2,11 @@
 patron's standing and then commits the close; a charge checks the account and then commits. Each could pass the
 other's check in that window and leave a closed account owing.
 
-They serialise here: the close's question (GetClosingStanding) holds the patron's charges for CHARGES_HELD, under
-the patron's lock, as it counts what they still owe; a charge, under the same lock, is refused while a hold
-covers the moment it asked the users service about the account (ACCOUNT_CLOSING, retry). The users service
-commits the close within the hold, or not at all; a charge that asked after the hold sees what it committed.
+They serialise here: the close's question (GetClosingStanding) counts what the patron still has out and owes
+under the patron's lock and, when nothing (the close will go on), holds their charges for CHARGES_HELD; a
+charge, under the same lock, is refused while a hold covers the moment it asked the users service about the
+account (ACCOUNT_CLOSING, retry). The users service commits the close within the hold, or not at all; a charge
+that asked after the hold sees what it committed.
 """
 
 from __future__ import annotations
@@ -41,18 +42,21 @@ class ClosingStanding:
 
 
 async def closing_standing(cmd: GetClosingStanding, *, uow: LoansUnitOfWork, clock: Clock) -> ClosingStanding:
-    """What the patron still has out and owes, counted while their charges are held (from now on)."""
+    """What the patron still has out and owes, counted under their lock; when nothing, their charges are held
+    from now on (with something out or owed the close is refused: a charge meanwhile changes nothing)."""
     check_reference(cmd.patron, "users", field="name")
     async with uow:
         await uow.loans.lock_patron(cmd.patron)  # a charge in flight commits first, and is counted
         now = clock.now()
-        await uow.fines.hold_charges(cmd.patron, until=now + CHARGES_HELD)
         standing = await uow.loans.standing(cmd.patron, item_type="*", now=now)
         owed, amount = await uow.fines.list_newest_first(
             FineFilter(cmd.patron, FineStatus.OUTSTANDING), page=_FIRST_ONLY
         )
+        held = CHARGES_HELD if not (standing.active_loans or owed.total_size) else timedelta(0)
+        if held:
+            await uow.fines.hold_charges(cmd.patron, until=now + held)
         await uow.commit()
-    return ClosingStanding(standing.active_loans, owed.total_size, amount, CHARGES_HELD)
+    return ClosingStanding(standing.active_loans, owed.total_size, amount, held)
 
 
 async def ensure_charges_not_held(patron: str, asked_at: datetime, *, uow: LoansUnitOfWork) -> None:

@@ -40,13 +40,11 @@ def owed(db: FakeLoansDatabase) -> list[Decimal]:
     return [fine.outstanding for fine in db.fines.values() if fine.status == FineStatus.OUTSTANDING]
 
 
-async def test_the_close_s_question_counts_what_is_owed_and_holds_charges_until_the_close_is_settled(
+async def test_the_close_s_question_holds_charges_when_nothing_is_owed_until_the_close_is_settled(
     db: FakeLoansDatabase, desk: Desk
 ) -> None:
-    await charge(desk, "2.50")
     standing = await ask_to_close(desk)
-    assert (standing.loans_out, standing.fines_outstanding, standing.amount_owed) == (0, 1, Decimal("2.50"))
-    assert standing.charges_held_for == CHARGES_HELD
+    assert (standing.loans_out, standing.fines_outstanding, standing.charges_held_for) == (0, 0, CHARGES_HELD)
     with pytest.raises(DependencyUnavailable) as held:
         await charge(desk)
     assert held.value.reason == "ACCOUNT_CLOSING" and held.value.retry_after
@@ -54,7 +52,16 @@ async def test_the_close_s_question_counts_what_is_owed_and_holds_charges_until_
     desk.clock.advance(CHARGES_HELD + timedelta(seconds=1))
     with pytest.raises(FailedPrecondition) as closed:
         await charge(desk)
-    assert closed.value.reason == "ACCOUNT_CLOSED" and owed(db) == [Decimal("2.50")]
+    assert closed.value.reason == "ACCOUNT_CLOSED" and owed(db) == []
+
+
+async def test_a_close_refused_for_what_is_owed_holds_no_charge(db: FakeLoansDatabase, desk: Desk) -> None:
+    await charge(desk, "2.50")
+    standing = await ask_to_close(desk)
+    assert (standing.loans_out, standing.fines_outstanding, standing.amount_owed) == (0, 1, Decimal("2.50"))
+    assert not standing.charges_held_for  # the close is refused: the desk may charge at once
+    await charge(desk, "1.00")
+    assert sorted(owed(db)) == [Decimal("1.00"), Decimal("2.50")]
 
 
 async def test_a_close_that_did_not_happen_holds_charges_only_a_moment(db: FakeLoansDatabase, desk: Desk) -> None:

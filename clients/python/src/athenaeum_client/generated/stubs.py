@@ -686,7 +686,7 @@ class LoansServiceStub:
     def get_closing_standing(self, request: loans_v1.GetClosingStandingRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.ClosingStanding:
         """
         Mesh-internal (users, before it closes an account): the patron's books out and fines still owed, counted
-        under the patron's lock, and no charge taken for `charges_held_for` from then on (AssessFine answers
+        under the patron's lock; when there are none, no charge is taken for `charges_held_for` from then on (AssessFine answers
         UNAVAILABLE ACCOUNT_CLOSING meanwhile): the close, committed within that time, is never passed by a charge
         that neither this count nor the charge's own check of the account saw.
         Errors: INVALID_ARGUMENT (malformed name).
@@ -1694,7 +1694,7 @@ class LoansServiceAsyncStub:
     async def get_closing_standing(self, request: loans_v1.GetClosingStandingRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.ClosingStanding:
         """
         Mesh-internal (users, before it closes an account): the patron's books out and fines still owed, counted
-        under the patron's lock, and no charge taken for `charges_held_for` from then on (AssessFine answers
+        under the patron's lock; when there are none, no charge is taken for `charges_held_for` from then on (AssessFine answers
         UNAVAILABLE ACCOUNT_CLOSING meanwhile): the close, committed within that time, is never passed by a charge
         that neither this count nor the charge's own check of the account saw.
         Errors: INVALID_ARGUMENT (malformed name).

@@ -640,7 +640,9 @@ class ClosingStanding(_message.Message):
     """Sum still owed over those fines."""
     @_builtins.property
     def charges_held_for(self) -> _duration_pb2.Duration:
-        """How long from the question no charge is taken for the patron: the close must be committed within it."""
+        """How long from the question no charge is taken for the patron: the close must be committed within it (0
+        when something is out or owed: the close is refused).
+        """
 
     def __init__(
         self,

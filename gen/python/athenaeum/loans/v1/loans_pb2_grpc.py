@@ -397,7 +397,7 @@ class LoansServiceServicer:
 
     def GetClosingStanding(self, request, context):
         """Mesh-internal (users, before it closes an account): the patron's books out and fines still owed, counted
-        under the patron's lock, and no charge taken for `charges_held_for` from then on (AssessFine answers
+        under the patron's lock; when there are none, no charge is taken for `charges_held_for` from then on (AssessFine answers
         UNAVAILABLE ACCOUNT_CLOSING meanwhile): the close, committed within that time, is never passed by a charge
         that neither this count nor the charge's own check of the account saw.
         Errors: INVALID_ARGUMENT (malformed name).

@@ -182,7 +182,7 @@ class LoansServiceStub:
     """
     GetClosingStanding: _grpc.UnaryUnaryMultiCallable[_loans_pb2.GetClosingStandingRequest, _loans_pb2.ClosingStanding]
     """Mesh-internal (users, before it closes an account): the patron's books out and fines still owed, counted
-    under the patron's lock, and no charge taken for `charges_held_for` from then on (AssessFine answers
+    under the patron's lock; when there are none, no charge is taken for `charges_held_for` from then on (AssessFine answers
     UNAVAILABLE ACCOUNT_CLOSING meanwhile): the close, committed within that time, is never passed by a charge
     that neither this count nor the charge's own check of the account saw.
     Errors: INVALID_ARGUMENT (malformed name).
@@ -455,7 +455,7 @@ class LoansServiceAsyncStub(LoansServiceStub):
     """
     GetClosingStanding: _aio.UnaryUnaryMultiCallable[_loans_pb2.GetClosingStandingRequest, _loans_pb2.ClosingStanding]  # type: ignore[assignment]
     """Mesh-internal (users, before it closes an account): the patron's books out and fines still owed, counted
-    under the patron's lock, and no charge taken for `charges_held_for` from then on (AssessFine answers
+    under the patron's lock; when there are none, no charge is taken for `charges_held_for` from then on (AssessFine answers
     UNAVAILABLE ACCOUNT_CLOSING meanwhile): the close, committed within that time, is never passed by a charge
     that neither this count nor the charge's own check of the account saw.
     Errors: INVALID_ARGUMENT (malformed name).
@@ -827,7 +827,7 @@ class LoansServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_loans_pb2.ClosingStanding, _abc.Awaitable[_loans_pb2.ClosingStanding]]:
         """Mesh-internal (users, before it closes an account): the patron's books out and fines still owed, counted
-        under the patron's lock, and no charge taken for `charges_held_for` from then on (AssessFine answers
+        under the patron's lock; when there are none, no charge is taken for `charges_held_for` from then on (AssessFine answers
         UNAVAILABLE ACCOUNT_CLOSING meanwhile): the close, committed within that time, is never passed by a charge
         that neither this count nor the charge's own check of the account saw.
         Errors: INVALID_ARGUMENT (malformed name).

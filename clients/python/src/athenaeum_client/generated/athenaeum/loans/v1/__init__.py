@@ -704,7 +704,8 @@ class ClosingStanding(betterproto2.Message):
         optional=True,
     )
     """
-    How long from the question no charge is taken for the patron: the close must be committed within it.
+    How long from the question no charge is taken for the patron: the close must be committed within it (0
+    when something is out or owed: the close is refused).
     """
 
 
