@@ -3,8 +3,8 @@ to match the copy's new code against rules still keyed by the old one, and lent 
 now says when a copy's type took its code; a loan is made only by rules that followed that rename. Renames before
 this were followed without a record: the "*" row, written now, covers them.
 
-Revision ID: 0022
-Revises: 0021
+Revision ID: 0023
+Revises: 0022
 """
 
 import sqlalchemy as sa

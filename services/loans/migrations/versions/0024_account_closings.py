@@ -3,8 +3,8 @@ and then committed the close, while AssessFine checked the account and then comm
 the other's check in the window, leaving a closed account owing. The close's count now holds charges for the
 patron for a few seconds (this table), under the patron's lock that a charge takes too.
 
-Revision ID: 0023
-Revises: 0022
+Revision ID: 0024
+Revises: 0023
 """
 
 import sqlalchemy as sa
