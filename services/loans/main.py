@@ -134,7 +134,7 @@ async def build(settings: LoansSettings) -> ServiceApp:
     # The pull list and the hold shelf follow a held copy that a cataloguer moves (another shelf, call number).
     feed.append(CopiesConsumer(infra.nats, unit_of_work).run)
     # The circulation rules follow the catalog's item types: a rename re-keys them, a deletion deletes them.
-    feed.append(ItemTypesConsumer(infra.nats, unit_of_work, clock).run)
+    feed.append(ItemTypesConsumer(infra.nats, unit_of_work, clock, catalog).run)
     reconciler = scheduler(
         uow=unit_of_work,
         clock=clock,

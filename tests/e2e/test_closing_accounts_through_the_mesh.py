@@ -71,7 +71,7 @@ def test_an_account_is_not_closed_while_loans_cannot_be_asked(mesh, edge: httpx.
     assert _status(edge, librarian, patron.name) == "USER_STATUS_ACTIVE"
 
 
-async def test_users_may_call_only_the_two_lists_it_needs_of_loans(mesh) -> None:
+async def test_users_may_call_only_the_closing_standing_of_loans(mesh) -> None:
     certs = mesh.topology.cert_dir
     credentials = grpc.ssl_channel_credentials(
         root_certificates=(certs / "ca.pem").read_bytes(),
@@ -82,9 +82,11 @@ async def test_users_may_call_only_the_two_lists_it_needs_of_loans(mesh) -> None
     async with grpc.aio.secure_channel(target, credentials, options=override) as channel:
         loans = loans_pb2_grpc.LoansServiceStub(channel)
         patron = f"users/{uuid.uuid4()}"
-        listed = await loans.ListLoans(loans_pb2.ListLoansRequest(parent=patron, page_size=1), timeout=5)
-        fines = await loans.ListFines(loans_pb2.ListFinesRequest(parent=patron, page_size=1), timeout=5)
-        assert listed.total_size == 0 and fines.total_size == 0
+        standing = await loans.GetClosingStanding(loans_pb2.GetClosingStandingRequest(name=patron), timeout=5)
+        assert (standing.loans_out, standing.fines_outstanding) == (0, 0)
+        assert standing.charges_held_for.ToTimedelta().total_seconds() == 10  # nothing owed: charges held a moment
         with pytest.raises(grpc.aio.AioRpcError) as denied:
             await loans.ReturnLoan(loans_pb2.ReturnLoanRequest(barcode="nope"), timeout=5)
-    assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        with pytest.raises(grpc.aio.AioRpcError) as listing:
+            await loans.ListFines(loans_pb2.ListFinesRequest(parent=patron, page_size=1), timeout=5)
+    assert denied.value.code() == listing.value.code() == grpc.StatusCode.PERMISSION_DENIED

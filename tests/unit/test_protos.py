@@ -34,6 +34,7 @@ WITHOUT_REST = {
     "athenaeum.catalog.v1.CatalogService.ReceiveCopyHome",
     "athenaeum.catalog.v1.CatalogService.BatchGetBookAvailability",
     "athenaeum.users.v1.UsersService.GetBorrowingEligibility",
+    "athenaeum.loans.v1.LoansService.GetClosingStanding",  # users, before it closes an account
     # Streaming: gRPC clients only.
     "athenaeum.catalog.v1.CatalogService.ImportBooks",
     "athenaeum.events.v1.EventsService.WatchEvents",

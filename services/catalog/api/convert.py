@@ -88,6 +88,7 @@ def copy_to_proto(copy: Copy) -> catalog_pb2.Copy:
         sent_for_hold=copy.sent_for_hold,
         sent_home_from=copy.sent_home_from,
         not_for_loan=copy.not_for_loan,
+        item_type_rename_time=timestamp(copy.item_type_renamed_at),
     )
 
 

@@ -60,6 +60,7 @@ def _to_copy(m: Mapping[Any, Any]) -> Copy:
         book_title=m.get("book_title") or "",
         book_language=m.get("book_language") or "",
         not_for_loan=bool(m.get("not_for_loan")),
+        item_type_renamed_at=m.get("item_type_renamed_at"),
     )
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from services.catalog.data.item_types import lendable
+from services.catalog.data.item_types import RENAMED_AT, lendable
 from services.catalog.data.tables import books, copies
 from services.catalog.domain.copy_values import CopyStatus
 from services.support.runtime.driver import DriverStatement
@@ -22,10 +22,10 @@ STORED += ("current_loan", "current_hold", "sent_for_hold", "sent_home_from", "u
 # The copies a check-out (or a barcode look-up) may answer come with their book's title, joined in the same
 # statement (the loan records it, so loans needs no GetBook); only the copy's row is locked.
 # Each copy read comes with whether its item type is not for loan (a check-out refuses it; its availability
-# does not count it).
+# does not count it), and when its item type took its code (loans lends it once its rules followed that).
 NOT_FOR_LOAN = (~lendable(copies.c.item_type)).label("not_for_loan")
 WITH_TITLE = sa.select(
-    copies, books.c.title.label("book_title"), books.c.language.label("book_language"), NOT_FOR_LOAN
+    copies, books.c.title.label("book_title"), books.c.language.label("book_language"), NOT_FOR_LOAN, RENAMED_AT
 ).join(books, books.c.id == copies.c.book_id)
 BY_ID = DriverStatement(
     sa.select(copies, NOT_FOR_LOAN).where(

@@ -19,6 +19,15 @@ NOT_FOR_LOAN_CODES = sa.select(item_types.c.code).where(item_types.c.not_for_loa
 """The codes of the types that may not be lent: a copy of one never counts as available, nor is picked."""
 
 
+RENAMED_AT = (
+    sa.select(item_types.c.renamed_at)
+    .where(item_types.c.code == copies.c.item_type)
+    .scalar_subquery()
+    .label("item_type_renamed_at")
+)
+"""When a copy's item type took its code (NULL: never renamed), read with the copy."""
+
+
 def lendable(item_type: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
     """Whether a copy of this item type may be lent (its type is not among the not-for-loan ones)."""
     return item_type.not_in(NOT_FOR_LOAN_CODES)
@@ -32,6 +41,7 @@ def _to_item_type(m: Mapping[Any, Any]) -> ItemType:
         created_at=m["created_at"],
         updated_at=m["updated_at"],
         version=m["version"],
+        renamed_at=m.get("renamed_at"),
     )
 
 
@@ -46,7 +56,7 @@ def _fields(kind: ItemType) -> dict[str, object]:
 
 class SqlItemTypeRepository(TrackingRepository):
     async def add(self, kind: ItemType) -> None:
-        values = {**_fields(kind), "code": kind.code, "created_at": kind.created_at}
+        values = {**_fields(kind), "code": kind.code, "created_at": kind.created_at, "renamed_at": kind.renamed_at}
         try:
             async with self.session.begin_nested():
                 await self.session.execute(item_types.insert(), values)

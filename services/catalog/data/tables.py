@@ -50,6 +50,9 @@ item_types = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
+    # When the type took its code (RenameItemType; migration 0014): a copy's answer carries it, so that loans
+    # lends only once its rules have followed the rename. NULL for a type never renamed.
+    sa.Column("renamed_at", sa.DateTime(timezone=True)),
 )
 
 copies = sa.Table(

@@ -58,6 +58,8 @@ class Copy(Versioned):
     not_for_loan: bool = field(default=False, compare=False)
     """Its item type is not for loan (a reference copy), as the read found the list of item types: never lent,
     never set aside for a hold, not counted among a book's available copies."""
+    item_type_renamed_at: datetime | None = field(default=None, compare=False)
+    """When its item type took its code (a rename), when the read brought it along; None: never renamed."""
 
     @property
     def lendable_on_shelf(self) -> bool:

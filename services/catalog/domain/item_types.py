@@ -86,6 +86,8 @@ class ItemType(Versioned):
     updated_at: datetime
     version: int = 1
     events: list[DomainEvent] = field(default_factory=list)
+    renamed_at: datetime | None = None
+    """When it took its code (a rename); None for a type never renamed."""
 
     @property
     def id(self) -> str:
@@ -127,7 +129,9 @@ class ItemType(Versioned):
         collect_violations(code_violation(code, "new_code"))
         if code == self.code:
             raise InvalidArgument.field("new_code", "is the type's code already")
-        kind = ItemType(code, self.description, self.not_for_loan, self.created_at, now, self.version + 1)
+        kind = ItemType(
+            code, self.description, self.not_for_loan, self.created_at, now, self.version + 1, renamed_at=now
+        )
         kind.events.append(
             ItemTypeChanged(occurred_at=now, item_type=kind, changed=("code",), previous=self.snapshot())
         )
@@ -141,7 +145,15 @@ class ItemType(Versioned):
 
     def snapshot(self) -> ItemType:
         """A copy of the current values without events (what an event keeps of it)."""
-        return ItemType(self.code, self.description, self.not_for_loan, self.created_at, self.updated_at, self.version)
+        return ItemType(
+            self.code,
+            self.description,
+            self.not_for_loan,
+            self.created_at,
+            self.updated_at,
+            self.version,
+            renamed_at=self.renamed_at,
+        )
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import grpc
+from google.protobuf.duration_pb2 import Duration
 
 from athenaeum.loans.v1 import loans_pb2, resources_pb2
 from services.loans.api.convert import current_actor, fine_kind, fine_status, fine_to_proto, list_parent
-from services.loans.app import fining
+from services.loans.app import closing, fining
 from services.loans.app.peers import Users
 from services.loans.app.ports import LoansUnitOfWork
 from services.loans.domain.fines import FINE
@@ -70,6 +71,21 @@ class FineRpcs:
             next_page_token=listing.page.next_page_token,
             total_size=listing.page.total_size,
             outstanding_total=money(listing.outstanding_total),
+        )
+
+    async def GetClosingStanding(
+        self, request: loans_pb2.GetClosingStandingRequest, context: Context
+    ) -> loans_pb2.ClosingStanding:
+        """What a patron has out and owes, their charges held a moment for the account's close."""
+        command = closing.GetClosingStanding(canonical_name(request.name))
+        standing = await closing.closing_standing(command, uow=self._uow(), clock=self._clock)
+        held = Duration()
+        held.FromTimedelta(standing.charges_held_for)
+        return loans_pb2.ClosingStanding(
+            loans_out=standing.loans_out,
+            fines_outstanding=standing.fines_outstanding,
+            amount_owed=money(standing.amount_owed),
+            charges_held_for=held,
         )
 
     async def PayFine(self, request: loans_pb2.PayFineRequest, context: Context) -> resources_pb2.Fine:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from decimal import Decimal
 
+from services.loans.app.closing import ensure_charges_not_held
 from services.loans.app.list_requests import FineFilter, PageRequest
 from services.loans.app.pages import newest_first_after
 from services.loans.app.peers import Users
@@ -55,9 +56,12 @@ async def assess_fine(cmd: AssessFine, *, uow: LoansUnitOfWork, clock: Clock, us
     async with uow:
         if previous := await uow.requests.recall(cmd.request_id, "AssessFine"):
             return await uow.fines.get(FINE.parse_id(previous))
-    # NotFound for a patron users does not know; a blocked or expired one still owes, a closed one no more.
-    _ensure_open(await users.eligibility(patron))
+    # NotFound for a patron users does not know; a blocked or expired one still owes, a closed one no more: as
+    # the users service has it committed (a projection may not have heard of a close yet).
+    asked_at = clock.now()
+    _ensure_open(await users.account(patron))
     async with uow:
+        await ensure_charges_not_held(patron, asked_at, uow=uow)  # an account being closed (closing.py)
         book = ""
         if loan_id is not None:
             loan = await uow.loans.get(loan_id)  # NotFound when unknown

@@ -5,17 +5,26 @@ find no rule left to re-key anyway)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from services.loans.app.peers import Catalog
 from services.loans.app.ports import LoansUnitOfWork
-from services.loans.domain.rule_keys import RulesFollowed, follow_deletion, follow_rename
+from services.loans.domain.rule_keys import RulesBehindCatalog, RulesFollowed, follow_deletion, follow_rename
 from services.loans.domain.rules import CirculationRule
 from services.support.runtime.clock import Clock
+from services.support.runtime.errors import DependencyUnavailable
 
 log = logging.getLogger("athenaeum.loans.item_types")
+
+
+RULES_FOLLOW_WAIT_SECONDS = 2.0
+"""How long an issue waits for the rules to follow a rename of its copy's type (they take milliseconds)."""
+RULES_FOLLOW_POLL_SECONDS = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +32,8 @@ class ItemTypeRenamed:
     event_id: uuid.UUID
     old_code: str
     new_code: str
+    renamed_at: datetime | None = None
+    """When the catalog made it (the event's time): issues of the type's copies wait for its record."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +52,8 @@ async def follow_item_type_rename(cmd: ItemTypeRenamed, *, uow: LoansUnitOfWork,
         rules = await uow.rules.all()
         followed = follow_rename(rules, cmd.old_code, cmd.new_code, now=clock.now())
         await _write(followed, uow)
+        if cmd.renamed_at is not None:  # in the rules' transaction: an issue that sees it sees them re-keyed
+            await uow.rules.follow_rename(cmd.new_code, renamed_at=cmd.renamed_at)
         await uow.requests.remember(cmd.event_id, "FollowItemTypeRename", f"itemTypes/{cmd.new_code}")
         await uow.commit()
     for conflict in followed.conflicts:
@@ -55,13 +68,21 @@ async def follow_item_type_rename(cmd: ItemTypeRenamed, *, uow: LoansUnitOfWork,
     return followed
 
 
-async def follow_item_type_deletion(cmd: ItemTypeDeleted, *, uow: LoansUnitOfWork, clock: Clock) -> RulesFollowed:
-    """Delete the rules of the deleted type that were last changed before its deletion."""
+async def follow_item_type_deletion(
+    cmd: ItemTypeDeleted, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog
+) -> RulesFollowed:
+    """Delete the rules of the deleted type: all of them unless the catalog lists the code again (then those
+    changed since the deletion are kept). The rules are read before the catalog is asked: a rule made for a type
+    created again after the answer is not among them, and one edited after the read fails the versioned delete
+    (the event is taken again)."""
     async with uow:
         if await uow.requests.recall(cmd.event_id, "FollowItemTypeDeletion"):
             return RulesFollowed()
         rules = await uow.rules.all()
-        followed = follow_deletion(rules, cmd.code, deleted_at=cmd.deleted_at, now=clock.now())
+        listed_again = await _listed(cmd.code, catalog)
+        followed = follow_deletion(
+            rules, cmd.code, deleted_at=cmd.deleted_at, now=clock.now(), listed_again=listed_again
+        )
         await _write(followed, uow)
         await uow.requests.remember(cmd.event_id, "FollowItemTypeDeletion", f"itemTypes/{cmd.code}")
         await uow.commit()
@@ -69,6 +90,33 @@ async def follow_item_type_deletion(cmd: ItemTypeDeleted, *, uow: LoansUnitOfWor
         names = ", ".join(_key(rule) for rule in followed.retired)
         log.info("item type %s deleted from the catalog: its rule(s) %s deleted", cmd.code, names)
     return followed
+
+
+async def rules_following(item_type: str, renamed_at: datetime | None, *, uow: LoansUnitOfWork) -> None:
+    """A copy whose item type took its code in a rename at `renamed_at` waits (briefly, outside any transaction)
+    for the rules to follow that rename, which they do off the catalog's event within moments: matched before,
+    its new code would find none of the type's rules and lend it by the "*" default for the whole loan. Still
+    behind after the wait: RulesBehindCatalog (the issue puts the copy back; a retry lends it)."""
+    if renamed_at is None:
+        return
+    deadline = time.monotonic() + RULES_FOLLOW_WAIT_SECONDS
+    while True:
+        try:
+            async with uow.reading():
+                await uow.rules.in_force(item_type=item_type, renamed_at=renamed_at)
+            return
+        except RulesBehindCatalog:
+            if time.monotonic() >= deadline:
+                raise
+        await asyncio.sleep(RULES_FOLLOW_POLL_SECONDS)
+
+
+async def _listed(code: str, catalog: Catalog) -> bool | None:
+    try:
+        return await catalog.has_item_type(code)
+    except DependencyUnavailable:  # not left undone for it: the deletion's time alone decides, as it did
+        log.warning("item type %s deleted: the catalog could not say whether it is listed again", code)
+        return None
 
 
 async def _write(followed: RulesFollowed, uow: LoansUnitOfWork) -> None:

@@ -22,6 +22,7 @@ from datetime import tzinfo
 
 from services.loans.app.compensating import compensate, give_up
 from services.loans.app.follow_ups import after_commit
+from services.loans.app.following_item_types import rules_following
 from services.loans.app.peers import Catalog, Users
 from services.loans.app.pending import IssueLoan as IssueLoan  # the command, with its use case
 from services.loans.app.pending import begin_seen, begin_unseen, begun_unseen, forget, lendable_to
@@ -44,6 +45,7 @@ from services.loans.domain.holds import Hold
 from services.loans.domain.item_types import ANY_ITEM_TYPE
 from services.loans.domain.loan_record import LoanStatus
 from services.loans.domain.loans import Loan
+from services.loans.domain.rule_keys import RulesBehindCatalog
 from services.loans.domain.rules import most_specific, own_rule_types
 from services.support.runtime.clock import Clock
 from services.support.runtime.conflicts import REQUEST_IN_PROGRESS, retry_conflicts
@@ -202,6 +204,7 @@ async def _lend(
     title = copy.book_title
     current = known_then_read(loan)
     try:
+        await rules_following(copy.item_type, copy.item_type_renamed_at, uow=uow)
         # The copy is out: a lost race here is repeated, never answered (ABORTED would leave it out until
         # the reconciler's next pass, with the client told nothing happened).
         lent, hold = await _activate_past_a_begun_return(
@@ -211,7 +214,8 @@ async def _lend(
             currency=currency,
             zone=policy.time_zone,
         )
-    except FailedPrecondition as refusal:
+    except (FailedPrecondition, RulesBehindCatalog) as refusal:
+        # Refused (or the rules still behind a rename of the copy's type): the copy goes back, nothing is lent.
         await give_up(loan.id, refusal.reason, uow=uow, clock=clock, copy_out=True)
         await compensate(loan.id, copy.name, uow=uow, clock=clock, catalog=catalog)
         raise
@@ -281,7 +285,7 @@ async def _activate(
             return loan, None  # a concurrent retry of the same request finished it first
         if loan.status != LoanStatus.PENDING:  # the reconciler gave up on it (it puts the copy back)
             raise Conflict(f"the issue of {loan.name} was abandoned; retry it", reason="ISSUE_ABANDONED")
-        rules = await uow.rules.in_force()
+        rules = await uow.rules.in_force(item_type=copy.item_type, renamed_at=copy.item_type_renamed_at)
         rule = most_specific(rules, eligibility.patron_category, copy.item_type)
         besides = own_rule_types(rules, eligibility.patron_category)
         standing = await uow.loans.standing(loan.patron, item_type=rule.terms.item_type, now=now, besides=besides)

@@ -32,7 +32,7 @@ from services.loans.domain.borrowing import CopyInfo
 from services.loans.domain.fines import FINE, Fine, FineKind
 from services.loans.domain.loan_record import LOAN, LoanStatus
 from services.loans.domain.loans import Loan, visible
-from services.loans.domain.losses import begin_declaring_lost, declare_lost, found
+from services.loans.domain.losses import FOUND_REASON, begin_declaring_lost, declare_lost, found
 from services.loans.domain.money import ZERO, parse_amount
 from services.support.runtime.clock import Clock
 from services.support.runtime.conflicts import REQUEST_IN_PROGRESS, retry_conflicts
@@ -174,6 +174,24 @@ async def take_back_found(
     checked_in = await catalog.check_in(copy=copy.name, loan=loan.name, hold=trap, in_transit=sending)
     return await shelve_checked_in(
         checked_in, at_desk=branch, committed=loan, uow=uow, clock=clock, catalog=catalog, zone=zone
+    )
+
+
+async def ensure_still_lost(loan: Loan, *, uow: LoansUnitOfWork, catalog: Catalog) -> None:
+    """A return by the name of a LOST loan finds its copy only while the catalog has it LOST on that loan; once
+    found (or put back by a cataloguer), and perhaps lent to another reader since, there is nothing to do:
+    FAILED_PRECONDITION (LOAN_ALREADY_FOUND), never the copy's other loan to retry or to return."""
+    copy = await catalog.lookup_copy(loan.barcode)
+    if copy.status == "LOST" and copy.current_loan == loan.name:
+        return
+    async with uow.reading():
+        charge = await uow.fines.get(FINE.parse_id(loan.lost_fine)) if loan.lost_fine else None
+    when = loan.updated_at.date().isoformat()
+    how = f"was found on {when}" if charge is None or charge.waive_reason == FOUND_REASON else "is back"
+    raise FailedPrecondition(
+        f"{loan.name} was declared lost and its copy {loan.barcode} {how}: nothing is out on this loan",
+        reason="LOAN_ALREADY_FOUND",
+        metadata={"loan": loan.name},
     )
 
 

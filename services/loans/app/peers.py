@@ -18,6 +18,10 @@ class Users(Protocol):
     async def eligibility(self, patron: str) -> Eligibility:
         """NotFound for an unknown patron; DependencyUnavailable when users cannot be reached."""
 
+    async def account(self, patron: str) -> Eligibility:
+        """As eligibility, as the users service has the account committed now (never a projection, which may
+        not have heard of a close yet): what a charge checks."""
+
 
 COPY_ON_ANOTHER_LOAN = "COPY_ON_ANOTHER_LOAN"
 """The catalog's reason for refusing to check a copy in for a loan: the copy is out on another loan."""

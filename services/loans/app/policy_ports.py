@@ -6,7 +6,7 @@ and the other repositories, are in ports.py.
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Protocol
 
 from services.loans.domain.calendar import ClosedDay
@@ -17,9 +17,14 @@ class RuleRepository(Protocol):
     async def all(self) -> list[CirculationRule]:
         """The matrix as committed now (what admins list and edit)."""
 
-    async def in_force(self) -> list[CirculationRule]:
+    async def in_force(self, *, item_type: str = "", renamed_at: datetime | None = None) -> list[CirculationRule]:
         """The matrix lending applies: may come from a per-process cache that every rule edit invalidates
-        (at once in the process that made it, within moments in the others, bounded by a TTL)."""
+        (at once in the process that made it, within moments in the others, bounded by a TTL). For a copy whose
+        `item_type` took its code in a catalog rename at `renamed_at`, a matrix that has followed that rename;
+        RulesBehindCatalog when none has yet."""
+
+    async def follow_rename(self, code: str, *, renamed_at: datetime) -> None:
+        """Record, with the rules it re-keyed, that the catalog's rename to `code` at `renamed_at` was followed."""
 
     async def get(self, rule_id: uuid.UUID) -> CirculationRule:
         """Raises RuleNotFound."""

@@ -129,6 +129,12 @@ class FineRepository(Protocol):
     ) -> tuple[Page[Fine], Decimal]:
         """And the sum still owed over every matching fine (not just this page)."""
 
+    async def hold_charges(self, patron: str, *, until: datetime) -> None:
+        """No charge for the patron until then (an account being closed; the latest hold kept)."""
+
+    async def charges_held_until(self, patron: str) -> datetime | None:
+        """The end of the latest hold on the patron's charges (None: never held)."""
+
 
 class HoldRepository(Protocol):
     async def add(self, hold: Hold) -> None:

@@ -18,6 +18,7 @@ from functools import partial
 
 from services.loans.app.fining import bring_overdue_fine_up_to_date, closed_days_for
 from services.loans.app.follow_ups import after_commit
+from services.loans.app.losing import ensure_still_lost
 from services.loans.app.peers import COPY_ON_ANOTHER_LOAN, Catalog
 from services.loans.app.ports import LoansUnitOfWork
 from services.loans.app.return_traps import Closed, give_to_hold, pickup_branch_of, settle_shelf, trap_for
@@ -115,13 +116,15 @@ async def return_loan(
             if loan.status == LoanStatus.RETURNED:
                 raise FailedPrecondition(f"{loan.name} was already returned", reason="LOAN_ALREADY_RETURNED")
             if loan.status == LoanStatus.LOST:  # found: taken back by its copy's barcode, as when scanned
-                raise _NothingOut(loan.barcode)
+                raise _NothingOut(loan.barcode, loan if cmd.loan_id is not None else None)
             waiting = HOLD.format(queue_head) if queue_head is not None else ""
             first_try_at = loan.return_started_at  # None: this is the first; else its check-in may have gone through
             loan.begin_return(clock.now(), request_id=cmd.request_id)
             await uow.loans.save(loan)
             await uow.commit()
     except _NothingOut as nothing:
+        if len(nothing.args) > 1 and nothing.args[1] is not None:  # a LOST loan by its name: still lost on it?
+            await ensure_still_lost(nothing.args[1], uow=uow, catalog=catalog)
         return await unrecorded(nothing.args[0] if nothing.args else barcode)
     trap, pickup = await trap_for(loan, waiting, uow=uow, clock=clock) if waiting else ("", "")
     sending = sent_elsewhere(pickup, desk=cmd.branch)

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.loans.app.list_requests import FineFilter, NewestFirst, PageRequest
 from services.loans.app.pages import newest_first_cursor
-from services.loans.data.tables import fine_entries, fines
+from services.loans.data.tables import account_closings, fine_entries, fines
 from services.loans.domain.fines import FINE, Fine, FineEntry, FineKind, FineNotFound, FineStatus
 from services.loans.domain.money import CENTS
 from services.support.runtime.driver import INTEGRITY_ERRORS, DriverStatement, violated_constraint
@@ -182,3 +184,12 @@ class SqlFineRepository(TrackingRepository):
                 ],
             )
             fine.new_entries.clear()
+
+    async def hold_charges(self, patron: str, *, until: datetime) -> None:
+        insert = pg_insert(account_closings).values(patron=patron, until=until)
+        latest = sa.func.greatest(account_closings.c.until, insert.excluded.until)
+        await self.session.execute(insert.on_conflict_do_update(index_elements=["patron"], set_={"until": latest}))
+
+    async def charges_held_until(self, patron: str) -> datetime | None:
+        query = sa.select(account_closings.c.until).where(account_closings.c.patron == patron)
+        return await self.session.scalar(query)

@@ -19,6 +19,7 @@ from services.loans.app.following_item_types import (
     follow_item_type_deletion,
     follow_item_type_rename,
 )
+from services.loans.app.peers import Catalog
 from services.loans.app.ports import LoansUnitOfWork
 from services.loans.domain.codes import spelt_code
 from services.loans.domain.rule_keys import RulesFollowed
@@ -57,7 +58,7 @@ def command_of(data: bytes) -> ItemTypeRenamed | ItemTypeDeleted | None:
         return ItemTypeDeleted(event_id, code, deleted_at=_occurred(event))
     old = spelt_code(event.previous_values.get("code", ""))
     if "code" in event.update_mask.paths and old and old != code:
-        return ItemTypeRenamed(event_id, old, code)
+        return ItemTypeRenamed(event_id, old, code, renamed_at=_occurred(event))
     return None
 
 
@@ -65,13 +66,15 @@ def _occurred(event: catalog_events.ItemTypeChanged) -> datetime:
     return to_datetime(event.occur_time)
 
 
-async def follow_item_type_change(data: bytes, *, uow: LoansUnitOfWork, clock: Clock) -> RulesFollowed:
+async def follow_item_type_change(
+    data: bytes, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog
+) -> RulesFollowed:
     """Follow one ItemTypeChanged payload with the rules (what it changed: nothing for other changes)."""
     match command_of(data):
         case ItemTypeRenamed() as renamed:
             return await follow_item_type_rename(renamed, uow=uow, clock=clock)
         case ItemTypeDeleted() as deleted:
-            return await follow_item_type_deletion(deleted, uow=uow, clock=clock)
+            return await follow_item_type_deletion(deleted, uow=uow, clock=clock, catalog=catalog)
     return RulesFollowed()
 
 
@@ -79,11 +82,17 @@ class ItemTypesConsumer(DurableConsumer):
     """The durable consumer of the catalog's item type changes (each acked after the rules' commit)."""
 
     def __init__(
-        self, link: NatsLink, uow: Callable[[], LoansUnitOfWork], clock: Clock, spec: ConsumerSpec = ITEM_TYPES
+        self,
+        link: NatsLink,
+        uow: Callable[[], LoansUnitOfWork],
+        clock: Clock,
+        catalog: Catalog,
+        spec: ConsumerSpec = ITEM_TYPES,
     ) -> None:
         super().__init__(link, spec, self._keep)
         self._uow = uow
         self._clock = clock
+        self._catalog = catalog  # a deletion asks whether the code is listed again
 
     async def _keep(self, message: Msg) -> None:
-        await follow_item_type_change(message.data, uow=self._uow(), clock=self._clock)
+        await follow_item_type_change(message.data, uow=self._uow(), clock=self._clock, catalog=self._catalog)

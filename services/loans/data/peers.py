@@ -113,6 +113,9 @@ def copy_info(copy: catalog_pb2.Copy) -> CopyInfo:
         sent=copy.sent_for_hold,
         version=version_of(copy.etag),
         not_for_loan=copy.not_for_loan,
+        item_type_renamed_at=(
+            copy.item_type_rename_time.ToDatetime(tzinfo=UTC) if copy.HasField("item_type_rename_time") else None
+        ),
     )
 
 
@@ -128,6 +131,9 @@ class GrpcUsers:
     def __init__(self, channel: grpc.aio.Channel, *, timeout: float) -> None:
         self._stub = users_pb2_grpc.UsersServiceStub(channel)
         self._timeout = timeout
+
+    async def account(self, patron: str) -> Eligibility:
+        return await self.eligibility(patron)  # the users service's own answer
 
     async def eligibility(self, patron: str) -> Eligibility:
         request = users_pb2.GetBorrowingEligibilityRequest(name=patron)

@@ -63,6 +63,9 @@ class ProjectedUsers:
         ANSWERS.labels("users").inc()
         return await self._asked.eligibility(patron)
 
+    async def account(self, patron: str) -> Eligibility:
+        return await self._asked.account(patron)
+
     async def _caught_up(self) -> bool:
         """Whether every users event published so far is in the projection (`ready`: this process's consumer
         has checked, since it last subscribed, that the projection was built from this stream, unbroken)."""

@@ -9,10 +9,12 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.loans.data.rule_cache import RuleCache
-from services.loans.data.tables import circulation_rules
+from services.loans.data.tables import circulation_rules, item_type_renames
+from services.loans.domain.rule_keys import RenamesFollowed, RulesBehindCatalog
 from services.loans.domain.rules import RULE, CirculationRule, RuleNotFound, RuleTerms
 from services.support.runtime.conflicts import CONCURRENT_UPDATE
 from services.support.runtime.driver import INTEGRITY_ERRORS, violated_constraint
@@ -77,16 +79,35 @@ class SqlRuleRepository(TrackingRepository):
         rows = (await self.session.execute(_ALL_RULES)).all()
         return [self._track(_to_rule(row)) for row in rows]
 
-    async def in_force(self) -> list[CirculationRule]:
-        """The matrix lending applies: from this process's cache when it holds it, else read (and kept)."""
-        if self._cache is None:
+    async def in_force(self, *, item_type: str = "", renamed_at: datetime | None = None) -> list[CirculationRule]:
+        """The matrix lending applies: from this process's cache when it holds it, else read (and kept). For a
+        copy whose `item_type` took its code at `renamed_at`, one that has followed that rename: read past a
+        cache that had not, RulesBehindCatalog when the table has not either."""
+        if self._cache is None and renamed_at is None:
             return await self.all()
-        if (cached := self._cache.get()) is not None:
-            return cached
-        generation = self._cache.generation()
+        view = self._cache.view() if self._cache is not None else None
+        if view is not None and view[1].cover(item_type, renamed_at):
+            return view[0]
+        generation = self._cache.generation() if self._cache is not None else 0
+        # The renames first: the rules a rename re-keyed were committed with its row, so the later read has them.
+        renames = await self.renames_followed()
         rules = await self.all()
-        self._cache.put(rules, generation)
+        if self._cache is not None:
+            self._cache.put(rules, generation, renames)
+        if not renames.cover(item_type, renamed_at):
+            raise RulesBehindCatalog(item_type)
         return rules
+
+    async def renames_followed(self) -> RenamesFollowed:
+        rows = (await self.session.execute(sa.select(item_type_renames))).all()
+        return RenamesFollowed({row.code: row.renamed_at for row in rows})
+
+    async def follow_rename(self, code: str, *, renamed_at: datetime) -> None:
+        """Record that the rules followed the catalog's rename to `code` made at `renamed_at` (the newest kept)."""
+        self.edited = True  # this process's cached view has not: it is dropped at the commit
+        insert = pg_insert(item_type_renames).values(code=code, renamed_at=renamed_at)
+        newest = sa.func.greatest(item_type_renames.c.renamed_at, insert.excluded.renamed_at)
+        await self.session.execute(insert.on_conflict_do_update(index_elements=["code"], set_={"renamed_at": newest}))
 
     async def get(self, rule_id: uuid.UUID) -> CirculationRule:
         row = (

@@ -55,6 +55,9 @@ class CopyInfo:
     not_for_loan: bool = False
     """Of an item type not for loan (a reference copy), as the catalog's list of item types says now: never lent
     nor set aside for a hold (False when the catalog does not say)."""
+    item_type_renamed_at: datetime | None = None
+    """When its item type took its code (a rename in the catalog); None: never renamed, or not said. The copy is
+    lent only by rules that have followed that rename (RulesBehindCatalog)."""
 
     @property
     def in_collection(self) -> bool:

@@ -10,12 +10,20 @@ so the audit trail shows it beside the admins' edits.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from services.loans.domain.codes import WILDCARD
 from services.loans.domain.rules import CirculationRule
+from services.support.runtime.errors import DependencyUnavailable
+
+UNRECORDED_BEFORE = WILDCARD
+"""The key of the renames followed before they were recorded (loans migration 0022 writes the time it ran):
+a rename the catalog made before it is taken as followed."""
+_SAME_INSTANT = timedelta(milliseconds=1)
+"""The event's time and the copy's answer carry one instant by two roads (proto, Postgres): a rounding on either
+must not hold a type's copies back for ever. Two renames of one code are admin calls, never this close."""
 
 
 @dataclass(slots=True)
@@ -60,15 +68,53 @@ def follow_rename(rules: Iterable[CirculationRule], old: str, new: str, *, now: 
 
 
 def follow_deletion(
-    rules: Iterable[CirculationRule], code: str, *, deleted_at: datetime, now: datetime
+    rules: Iterable[CirculationRule],
+    code: str,
+    *,
+    deleted_at: datetime,
+    now: datetime,
+    listed_again: bool | None = None,
 ) -> RulesFollowed:
-    """Retire every rule for `code` that was last changed before the type was deleted at `deleted_at`: one an
-    admin made or changed since (the type created again in the meantime) is theirs and stays."""
+    """Retire the rules for `code` of the deleted type. Every one while the catalog does not list the code
+    (`listed_again` False): the deletion wins over an edit made as it happened, which would otherwise survive as
+    an orphan to govern a type created one day with that code. A type created again since (True) keeps the rules
+    an admin made or changed after the deletion (`deleted_at`): theirs for the new type. Unknown (None, the
+    catalog not answering): that time alone decides."""
     followed = RulesFollowed()
     if code == WILDCARD:
         return followed
     for rule in rules:
-        if rule.terms.item_type == code and rule.updated_at <= deleted_at:
+        kept = listed_again is not False and rule.updated_at > deleted_at
+        if rule.terms.item_type == code and not kept:
             rule.retire(now=now, note=f"item type {code} deleted from the catalog")
             followed.retired.append(rule)
     return followed
+
+
+@dataclass(frozen=True, slots=True)
+class RenamesFollowed:
+    """When each code was last given to a type by a rename these rules have followed (the catalog's time)."""
+
+    times: Mapping[str, datetime] = field(default_factory=dict)
+
+    def cover(self, code: str, renamed_at: datetime | None) -> bool:
+        """Whether a copy whose type took `code` at `renamed_at` (None: never renamed) is matched rightly."""
+        if renamed_at is None:
+            return True
+        followed = [at for at in (self.times.get(code), self.times.get(UNRECORDED_BEFORE)) if at is not None]
+        return any(at >= renamed_at - _SAME_INSTANT for at in followed)
+
+
+class RulesBehindCatalog(DependencyUnavailable):
+    """The copy's item type was renamed in the catalog and the rules have not followed it yet: lent now, the
+    copy would fall to the rules of no type (the "*" default) for the whole loan. Within moments they have."""
+
+    reason = "ITEM_TYPE_RENAME_IN_FLIGHT"
+
+    def __init__(self, code: str) -> None:
+        super().__init__(
+            f"item type {code} was just renamed in the catalog and the circulation rules are still following it: "
+            "nothing was lent; retry in a moment",
+            metadata={"item_type": code},
+            retry_after=1.0,
+        )

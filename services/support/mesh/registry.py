@@ -169,7 +169,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
         # users asks, before it closes an account, whether the patron has books out or fines unpaid.
         callers=(EDGE, "users"),
         index=2,
-        caller_methods=(("users", ("ListLoans", "ListFines")),),
+        caller_methods=(("users", ("GetClosingStanding",)),),
         durables=("loans-patrons", "loans-copies", "loans-item-types"),
         # The accounts it lends by; the changes of copies set aside for holds; the item types its rules name.
         reads=("users", "catalog"),

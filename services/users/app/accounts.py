@@ -20,7 +20,7 @@ from services.support.runtime.paging import Page, page_from_rows
 from services.users.app.enrolment import add_new_user, at_home_branch, check_new_account
 from services.users.app.ports import Circulation, Passwords, UserCursor, UserFilter, UsersUnitOfWork
 from services.users.app.signing_in import ConfirmPassword, confirm_password
-from services.users.domain.accounts import USER, Actor, Eligibility, User
+from services.users.domain.accounts import USER, Actor, Eligibility, Standing, User
 from services.users.domain.last_admin import ensure_an_admin_remains, is_active_admin
 from services.users.domain.patron_search import may_be_card_or_email
 from services.users.domain.profile import Profile, UserStatus
@@ -180,7 +180,9 @@ async def delete_user(cmd: DeleteUser, *, uow: UsersUnitOfWork, clock: Clock, ci
     open) and is still in flight is not yet listed, and may become ACTIVE after the check. What bounds it:
     the close is answered only once it is announced (`_announced`), and loans' projection of accounts (or
     the users service it falls back to) refuses every issue that begins after that; so only an issue
-    already under way in that instant, at most a saga's timeout long, can slip past."""
+    already under way in that instant, at most a saga's timeout long, can slip past. A charge cannot: the loans
+    service holds the patron's charges from the question on, and the close is committed within that hold or not
+    at all (`_ensure_charges_still_held`; loans app/closing.py)."""
     async with uow:  # every refusal of our own comes before the question to loans (no commit: rolled back)
         found = await uow.users.get(cmd.user_id)
         found.check_etag(cmd.etag)
@@ -189,6 +191,7 @@ async def delete_user(cmd: DeleteUser, *, uow: UsersUnitOfWork, clock: Clock, ci
         if closing:
             closed = replace(found, profile=replace(found.profile, status=UserStatus.DEACTIVATED))
             await _keep_an_admin(uow, closed, found.profile, now=clock.now())
+    asked_at = clock.now()
     standing = await circulation.standing(found.name) if closing else None  # no transaction held meanwhile
     async with uow:
         user = await uow.users.get(cmd.user_id)
@@ -201,10 +204,25 @@ async def delete_user(cmd: DeleteUser, *, uow: UsersUnitOfWork, clock: Clock, ci
             user.deactivate(actor=cmd.actor, now=now, standing=standing)
             await _keep_an_admin(uow, user, before, now=now)
             await uow.users.save(user)
+            _ensure_charges_still_held(standing, asked_at, now)
         await revoke_sessions(uow, user, "account_deactivated", now=now)
         await uow.commit()
     await _announced(uow)
     return user
+
+
+def _ensure_charges_still_held(standing: Standing, asked_at: datetime, now: datetime) -> None:
+    """The loans service takes no charge for the patron for `charges_held_for` from the question: the close is
+    committed well within it (half of it, for the commit itself and the clocks' drift) or not at all, so that no
+    charge checked against the account before the close is committed after it (finding NF3)."""
+    held = standing.charges_held_for
+    if held and now > asked_at + held / 2:
+        raise DependencyUnavailable(
+            "the account was not closed: it took too long after asking the loans service what the reader still "
+            "owes; send the close again",
+            reason="CLOSE_TOO_SLOW",
+            retry_after=1.0,
+        )
 
 
 async def _announced(uow: UsersUnitOfWork) -> None:

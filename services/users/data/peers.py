@@ -1,15 +1,16 @@
 """The loans service over the mesh (through our sidecar), as the Circulation port in app/ports.py.
 
 Only what closing an account needs: its patron's active loans and outstanding fines, counted by the loans
-service's own list RPCs (one item a page: the totals are what count). Any failure to get an answer is
-DependencyUnavailable: an account is never closed on a guess.
+service (GetClosingStanding), which holds the patron's charges for a moment from then: the close is committed
+within it (accounts.delete_user). Any failure to get an answer is DependencyUnavailable: an account is never
+closed on a guess.
 """
 
 from __future__ import annotations
 
 import grpc
 
-from athenaeum.loans.v1 import loans_pb2, loans_pb2_grpc, resources_pb2
+from athenaeum.loans.v1 import loans_pb2, loans_pb2_grpc
 from services.support.runtime.errors import DependencyUnavailable
 from services.users.domain.accounts import Standing
 
@@ -20,11 +21,9 @@ class GrpcCirculation:
         self._timeout = timeout
 
     async def standing(self, patron: str) -> Standing:
-        loans = loans_pb2.ListLoansRequest(parent=patron, status=resources_pb2.LOAN_STATUS_ACTIVE, page_size=1)
-        fines = loans_pb2.ListFinesRequest(parent=patron, status=resources_pb2.FINE_STATUS_OUTSTANDING, page_size=1)
+        request = loans_pb2.GetClosingStandingRequest(name=patron)
         try:
-            out = await self._stub.ListLoans(loans, timeout=self._timeout)
-            owed = await self._stub.ListFines(fines, timeout=self._timeout)
+            answer = await self._stub.GetClosingStanding(request, timeout=self._timeout)
         except grpc.aio.AioRpcError as error:
             raise DependencyUnavailable(
                 "the loans service could not say whether the reader has books out or fines unpaid, so the "
@@ -34,5 +33,8 @@ class GrpcCirculation:
                 retry_after=1.0,
             ) from None
         return Standing(
-            loans_out=out.total_size, fines_outstanding=owed.total_size, amount_owed=owed.outstanding_total or "0"
+            loans_out=answer.loans_out,
+            fines_outstanding=answer.fines_outstanding,
+            amount_owed=answer.amount_owed or "0",
+            charges_held_for=answer.charges_held_for.ToTimedelta(),
         )

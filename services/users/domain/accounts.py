@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from services.support.runtime.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from services.support.runtime.events import DomainEvent
@@ -65,6 +65,9 @@ class Standing:
     fines_outstanding: int
     amount_owed: str
     """The sum still owed over the outstanding fines, as the loans service writes it ("3.00")."""
+    charges_held_for: timedelta = timedelta(0)
+    """How long from the question the loans service takes no charge for the patron: a close committed within
+    it is never passed by one (0: not said)."""
 
     def ensure_settled(self, name: str) -> None:
         """FailedPrecondition (ACCOUNT_HAS_LOANS, else ACCOUNT_HAS_FINES) while anything is out or owed."""

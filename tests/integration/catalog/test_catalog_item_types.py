@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from services.catalog.api.convert import copy_to_proto
 from services.catalog.app import books, circulation, copies, item_types
 from services.catalog.domain.books import Book, BookDetails
 from services.catalog.domain.copies import Copy
@@ -86,3 +87,17 @@ async def test_a_copy_held_before_its_type_was_made_not_for_loan_goes_to_its_rea
     back = circulation.CheckInCopy(book.id, held.id, loan, hold=f"holds/{uuid.uuid4()}")
     returned = await circulation.check_in_copy(back, uow=catalog_uow.circulation(), clock=CLOCK)
     assert (returned.status, returned.current_hold) == (CopyStatus.AVAILABLE, "")
+
+
+async def test_a_copy_of_a_renamed_type_says_when_its_type_took_the_code_in_its_check_out(catalog_uow) -> None:
+    """The loans service lends such a copy only by rules that followed the rename (NF1): it needs the time."""
+    book = await _book(catalog_uow, "DVD", "BOOK")
+    renamed_at = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
+    rename = item_types.RenameItemType("DVD", "VIDEO")
+    renamed = await item_types.rename_item_type(rename, uow=catalog_uow(), clock=FixedClock(renamed_at))
+    assert renamed.renamed_at == renamed_at
+    lent = await _check_out(catalog_uow, book, ItemTypeFilter.of(only=["VIDEO"]))
+    assert (lent.details.item_type, lent.item_type_renamed_at) == ("VIDEO", renamed_at)
+    assert copy_to_proto(lent).item_type_rename_time.ToDatetime(tzinfo=UTC) == renamed_at
+    never = await _check_out(catalog_uow, book, ItemTypeFilter.of(only=["BOOK"]))
+    assert never.item_type_renamed_at is None and not copy_to_proto(never).HasField("item_type_rename_time")

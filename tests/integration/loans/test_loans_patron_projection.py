@@ -43,6 +43,9 @@ class CountingUsers:
         self.calls += 1
         return await self._users.eligibility(patron)
 
+    async def account(self, patron: str):  # type: ignore[no-untyped-def]
+        return await self.eligibility(patron)
+
 
 @pytest.fixture
 async def link(world: World, own_nats: LocalNats) -> AsyncIterator[NatsLink]:

@@ -86,7 +86,9 @@ async def test_rules_follow_a_rename_and_a_deletion_off_the_catalog_stream(world
     for category, item_type in (("*", old), ("STUDENT", old), ("*", new), ("*", gone)):
         await _store(world, category, item_type, at=made)
     notes_before = len(await _notes(world))
-    consumer = ItemTypesConsumer(link, world.uow, world.clock, spec=replace(ITEM_TYPES, durable=f"loans-it-{tag}"))
+    consumer = ItemTypesConsumer(
+        link, world.uow, world.clock, world.catalog, spec=replace(ITEM_TYPES, durable=f"loans-it-{tag}")
+    )
     task = await running(consumer)
     try:
         renamed = _changed(new, made, update_mask=FieldMask(paths=["code"]), previous_values={"code": old})

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 from services.loans.domain.borrowing import BookTitle, CopyInfo, Eligibility
 from services.loans.domain.item_types import ANY_ITEM_TYPE, ItemTypes
@@ -39,6 +40,9 @@ class FakeUsers:
             self.home_branches.get(patron, "MAIN"),
             closed=patron in self.closed,
         )
+
+    async def account(self, patron: str) -> Eligibility:
+        return await self.eligibility(patron)
 
 
 KNOWN_ITEM_TYPES = ("BOOK", "DVD", "NEW", "PAPERBACK", "REFERENCE", "TERM")
@@ -80,6 +84,13 @@ class FakeCatalog:
             self.copies[name] = CopyInfo(name, book, f"BC-{uuid.uuid4().hex[:10]}", item_type, "AVAILABLE", version=1)
             names.append(name)
         return book, names
+
+    def rename_item_type(self, old: str, new: str, *, at: datetime) -> None:
+        """RenameItemType: the type's copies take the new code at once, and say when it was given."""
+        self.item_types = (self.item_types - {old}) | {new}
+        for name, copy in list(self.copies.items()):
+            if copy.item_type == old:
+                self.copies[name] = replace(copy, item_type=new, item_type_renamed_at=at)
 
     def remove_book(self, book: str) -> None:
         """DeleteBook: the book and its copies are gone (the catalog refuses it while one is in circulation)."""

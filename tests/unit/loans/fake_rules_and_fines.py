@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -12,6 +12,7 @@ from services.loans.app.list_requests import FineFilter, NewestFirst, PageReques
 from services.loans.domain.calendar import ClosedDay, ClosedDayNotFound
 from services.loans.domain.fines import FINE, Fine, FineEntry, FineKind, FineNotFound, FineStatus
 from services.loans.domain.money import CENTS, ZERO
+from services.loans.domain.rule_keys import RenamesFollowed, RulesBehindCatalog
 from services.loans.domain.rules import RULE, CirculationRule, RuleNotFound
 from services.support.runtime.conflicts import CONCURRENT_UPDATE
 from services.support.runtime.errors import AlreadyExists, Conflict
@@ -63,8 +64,13 @@ class FakeRuleRepository:
     async def all(self) -> list[CirculationRule]:
         return [self._tx.hand_out("rules", row) for row in self._tx.rows("rules").values()]
 
-    async def in_force(self) -> list[CirculationRule]:
+    async def in_force(self, *, item_type: str = "", renamed_at: datetime | None = None) -> list[CirculationRule]:
+        if not RenamesFollowed({**self._tx.database.item_type_renames}).cover(item_type, renamed_at):
+            raise RulesBehindCatalog(item_type)
         return await self.all()
+
+    async def follow_rename(self, code: str, *, renamed_at: datetime) -> None:
+        self._tx.item_type_renames[code] = renamed_at
 
     async def get(self, rule_id: uuid.UUID) -> CirculationRule:
         row = self._tx.rows("rules").get(rule_id)
@@ -101,6 +107,12 @@ class FakeRuleRepository:
 class FakeFineRepository:
     def __init__(self, transaction: Transaction) -> None:
         self._tx = transaction
+
+    async def hold_charges(self, patron: str, *, until: datetime) -> None:
+        self._tx.charges_held[patron] = until
+
+    async def charges_held_until(self, patron: str) -> datetime | None:
+        return self._tx.charges_held.get(patron) or self._tx.database.charges_held.get(patron)
 
     def _write(self, fine: Fine) -> None:
         self._tx.entries.setdefault(fine.id, []).extend(fine.new_entries)

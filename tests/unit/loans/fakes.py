@@ -56,6 +56,10 @@ class FakeLoansDatabase:
     requests: dict[uuid.UUID, tuple[str, str]] = field(default_factory=dict)
     patrons: dict[str, PatronRecord] = field(default_factory=dict)
     """The projection of accounts, by patron name."""
+    item_type_renames: dict[str, datetime] = field(default_factory=dict)
+    charges_held: dict[str, datetime] = field(default_factory=dict)
+    """Patrons whose charges are held (an account being closed), until when (account_closings)."""
+    """The catalog's renames the rules followed: code -> when it was given (item_type_renames)."""
     patron_feed: dict[str, str] = field(default_factory=dict)
     """stream -> the creation stamp of the stream the projection was built from."""
     events: list[DomainEvent] = field(default_factory=list)
@@ -78,6 +82,7 @@ class FakeLoansDatabase:
         database = cls()
         default = CirculationRule.create(DEFAULT_TERMS, now=datetime(2026, 1, 1, tzinfo=UTC))
         database.rules[default.id] = _snapshot(default)
+        database.item_type_renames["*"] = datetime(2026, 1, 1, tzinfo=UTC)  # renames before it: followed
         return database
 
     def unit_of_work(self) -> FakeLoansUnitOfWork:
@@ -111,6 +116,8 @@ class Transaction:
         self.entries: dict[uuid.UUID, list[FineEntry]] = {}
         self.requests: dict[uuid.UUID, tuple[str, str]] = {}
         self.patrons: dict[str, PatronRecord] = {}
+        self.item_type_renames: dict[str, datetime] = {}
+        self.charges_held: dict[str, datetime] = {}
         self.seen: dict[str, list[Any]] = {table: [] for table in TABLES}
         self.led: set[str] = set()
         self.locked: set[str] = set()
@@ -161,6 +168,10 @@ class Transaction:
             database.fine_entries.setdefault(fine_id, []).extend(entries)
         database.requests.update(self.requests)
         database.patrons.update(self.patrons)
+        for patron, until in self.charges_held.items():
+            database.charges_held[patron] = max(until, database.charges_held.get(patron, until))
+        for code, renamed_at in self.item_type_renames.items():
+            database.item_type_renames[code] = max(renamed_at, database.item_type_renames.get(code, renamed_at))
         for table in TABLES:  # the order the SQL unit of work drains its repositories in
             for aggregate in self.seen[table]:
                 database.events.extend(aggregate.events)

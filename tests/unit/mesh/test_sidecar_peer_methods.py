@@ -20,12 +20,12 @@ def _policies_of(principal: str, rules: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def test_users_may_call_loans_for_its_list_of_loans_and_fines_only() -> None:
+def test_users_may_call_loans_for_the_standing_of_an_account_it_closes_only() -> None:
     rules = _rbac("loans")["typed_config"]["rules"]
     (policy,) = _policies_of(USERS, rules)
     allowed = sorted(p["url_path"]["path"]["exact"] for p in policy["permissions"])
     # and the liveness check users' sidecar makes of loans (refused, it would take loans for down)
-    assert allowed == [f"{LOANS_API}/ListFines", f"{LOANS_API}/ListLoans", "/grpc.health.v1.Health/Check"]
+    assert allowed == [f"{LOANS_API}/GetClosingStanding", "/grpc.health.v1.Health/Check"]
     assert "users" in registry.service("loans").callers
 
 

@@ -19,6 +19,7 @@ from services.loans.app.following_item_types import (
 from services.loans.domain.rules import CirculationRule, CirculationRuleChanged, RuleTerms, most_specific
 from services.support.runtime.clock import FixedClock
 
+from ..fake_peers import FakeCatalog
 from ..fakes import FakeLoansDatabase
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -106,7 +107,9 @@ async def test_a_deleted_item_types_rules_are_deleted_with_it(db: FakeLoansDatab
     dvds = stored(db, "*", "DVD", loan_period_days=7)
     stored(db, "*", "BOOK")
     command = ItemTypeDeleted(uuid.uuid4(), "DVD", deleted_at=NOW - timedelta(minutes=1))
-    followed = await follow_item_type_deletion(command, uow=db.unit_of_work(), clock=FixedClock(NOW))
+    followed = await follow_item_type_deletion(
+        command, uow=db.unit_of_work(), clock=FixedClock(NOW), catalog=catalog_listing("BOOK")
+    )
     assert [rule.id for rule in followed.retired] == [dvds]
     assert keys(db) == {("*", "*"), ("*", "BOOK")}
     (event,) = rule_events(db)
@@ -118,6 +121,37 @@ async def test_a_rule_made_after_the_type_was_deleted_and_created_again_stays(db
     stored(db, "*", "DVD", at=deleted_at - timedelta(days=1))
     newer = stored(db, "STUDENT", "DVD", at=deleted_at + timedelta(minutes=5))
     command = ItemTypeDeleted(uuid.uuid4(), "DVD", deleted_at=deleted_at)
-    await follow_item_type_deletion(command, uow=db.unit_of_work(), clock=FixedClock(NOW))
+    await follow_item_type_deletion(
+        command, uow=db.unit_of_work(), clock=FixedClock(NOW), catalog=catalog_listing("DVD")
+    )
     assert keys(db) == {("*", "*"), ("STUDENT", "DVD")}
     assert newer in db.rules
+
+
+async def test_a_rule_edited_as_its_type_was_deleted_goes_with_it_unless_the_type_is_listed_again(
+    db: FakeLoansDatabase,
+) -> None:
+    """NF4: the edit, a moment after the deletion, kept the rule for a type the catalog no longer had; it
+    waited to govern any type made one day with that code."""
+    deleted_at = NOW - timedelta(seconds=2)
+    edited = stored(db, "*", "QUARTO", at=deleted_at + timedelta(milliseconds=300))
+    command = ItemTypeDeleted(uuid.uuid4(), "QUARTO", deleted_at=deleted_at)
+    followed = await follow_item_type_deletion(
+        command, uow=db.unit_of_work(), clock=FixedClock(NOW), catalog=catalog_listing("BOOK")
+    )
+    assert [rule.id for rule in followed.retired] == [edited] and keys(db) == {("*", "*")}
+
+
+async def test_a_deletion_followed_while_the_catalog_is_away_goes_by_its_time(db: FakeLoansDatabase) -> None:
+    deleted_at = NOW - timedelta(hours=1)
+    older = stored(db, "*", "DVD", at=deleted_at - timedelta(days=1))
+    newer = stored(db, "STUDENT", "DVD", at=deleted_at + timedelta(minutes=5))
+    away = catalog_listing("DVD")
+    away.down = True
+    command = ItemTypeDeleted(uuid.uuid4(), "DVD", deleted_at=deleted_at)
+    await follow_item_type_deletion(command, uow=db.unit_of_work(), clock=FixedClock(NOW), catalog=away)
+    assert older not in db.rules and newer in db.rules
+
+
+def catalog_listing(*codes: str) -> FakeCatalog:
+    return FakeCatalog(item_types=set(codes))

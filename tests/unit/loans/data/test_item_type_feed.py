@@ -32,9 +32,9 @@ def changed(
     ).SerializeToString()
 
 
-def test_a_rename_names_the_old_code_from_previous_values() -> None:
+def test_a_rename_names_the_old_code_from_previous_values_and_when_it_was_made() -> None:
     assert command_of(changed("DVD", paths=("code",), previous={"code": "DVD/CD"})) == ItemTypeRenamed(
-        EVENT, "DVD/CD", "DVD"
+        EVENT, "DVD/CD", "DVD", renamed_at=WHEN
     )
 
 

@@ -4,6 +4,7 @@ refuses it; when the loans service cannot say, the account stays open (fail clos
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import pytest
 
@@ -111,3 +112,29 @@ async def test_the_last_admin_is_refused_as_such_before_loans_is_asked(db, clock
     with pytest.raises(FailedPrecondition) as refused:
         await accounts.delete_user(closing, uow=db.unit_of_work(), clock=clock, circulation=circulation)
     assert refused.value.reason == "LAST_ADMIN" and circulation.asked == []
+
+
+class _SlowCirculation(FakeCirculation):
+    """Answers that charges are held 10 s, and the clock has moved on by `takes` when the answer is in."""
+
+    def __init__(self, clock: FixedClock, takes: timedelta) -> None:
+        super().__init__()
+        self._clock, self._takes = clock, takes
+
+    async def standing(self, patron: str) -> Standing:
+        await super().standing(patron)
+        self._clock.advance(self._takes)
+        return Standing(loans_out=0, fines_outstanding=0, amount_owed="0", charges_held_for=timedelta(seconds=10))
+
+
+async def test_a_close_is_committed_within_the_loans_service_s_hold_on_charges_or_not_at_all(
+    db, clock, passwords
+) -> None:
+    """NF3: a charge checked against the account before the close must not be committed after it; loans holds
+    the patron's charges for a moment from the question, and the close is committed well within it."""
+    user = await _reader(db, clock, passwords)
+    with pytest.raises(DependencyUnavailable) as refused:
+        await _close(db, clock, _SlowCirculation(clock, timedelta(seconds=6)), user)
+    assert refused.value.reason == "CLOSE_TOO_SLOW" and await _status(db, user) == UserStatus.ACTIVE
+    closed = await _close(db, clock, _SlowCirculation(clock, timedelta(seconds=1)), user)
+    assert closed.profile.status == UserStatus.DEACTIVATED

@@ -320,7 +320,8 @@ class CatalogServiceStub:
         """
         Removes an item type no copy has. The loans service follows the ItemTypeChanged (`deleted`): the circulation
         rules naming the type are deleted with it (each recorded in the audit trail, with why), as they would govern
-        no copy; a rule an admin made or changed after the deletion (the type created again) is kept.
+        no copy; only when the type was created again since is a rule an admin made or changed after the deletion
+        kept (one edited as the type was deleted goes with it).
         Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such item type), ABORTED (stale etag),
         FAILED_PRECONDITION (ITEM_TYPE_IN_USE: copies of this type exist; the message says how many),
         PERMISSION_DENIED (not an admin).
@@ -521,8 +522,7 @@ class LoansServiceStub:
 
     def list_loans(self, request: loans_v1.ListLoansRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.ListLoansResponse:
         """
-        Lists loans, newest first; under "users/{user}" it is that patron's loan history. Peers may ask too (users,
-        before it closes an account: does the patron still have books out).
+        Lists loans, newest first; under "users/{user}" it is that patron's loan history. Peers may ask too.
         Errors: INVALID_ARGUMENT (malformed parent, bad page_token, a status this API does not define),
         PERMISSION_DENIED (a reader listing another patron's loans, or all loans).
         """
@@ -556,7 +556,8 @@ class LoansServiceStub:
           COPY_IN_TRANSIT_HOME: on its way home, at another branch: nothing changed, send it on to `branch`.
         Errors: INVALID_ARGUMENT (neither name nor barcode; `branch` not one of the library's branches, when it
         lists them: ATHENAEUM_LIBRARY_BRANCHES), NOT_FOUND (no such loan; BARCODE_NOT_FOUND: no copy
-        has the barcode), FAILED_PRECONDITION (already returned; COPY_NOT_ON_LOAN: the barcode's copy is not
+        has the barcode), FAILED_PRECONDITION (already returned; LOAN_ALREADY_FOUND: by the name of a loan declared
+        lost whose copy was found since, or put back, and may be lent to another reader now; COPY_NOT_ON_LOAN: the barcode's copy is not
         on loan, metadata `status` the catalog's (ON_HOLD_SHELF: put it back on the hold shelf); a copy received, as
         above), ABORTED (LOAN_UNSETTLED, with RetryInfo: the barcode's copy is out on a loan still being issued
         or put back, or not recorded here and lent too recently to tell), PERMISSION_DENIED (a reader returning).
@@ -673,7 +674,8 @@ class LoansServiceStub:
         found after closing is taken up outside the system.
         Errors: INVALID_ARGUMENT (amount not positive, malformed money, kind OVERDUE or undefined), NOT_FOUND
         (no such patron or loan), FAILED_PRECONDITION (LOAN_OF_ANOTHER_PATRON; ACCOUNT_CLOSED: the patron's
-        account is closed), PERMISSION_DENIED (not a librarian), UNAVAILABLE (users unreachable).
+        account is closed), PERMISSION_DENIED (not a librarian), UNAVAILABLE (users unreachable; ACCOUNT_CLOSING,
+        with RetryInfo: the account is being closed at this moment, retry in a few seconds).
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/AssessFine', request, loans_v1.Fine, timeout=timeout, metadata=metadata)
 
@@ -684,10 +686,19 @@ class LoansServiceStub:
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/GetFine', request, loans_v1.Fine, timeout=timeout, metadata=metadata)
 
+    def get_closing_standing(self, request: loans_v1.GetClosingStandingRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.ClosingStanding:
+        """
+        Mesh-internal (users, before it closes an account): the patron's books out and fines still owed, counted
+        under the patron's lock; when there are none, no charge is taken for `charges_held_for` from then on (AssessFine answers
+        UNAVAILABLE ACCOUNT_CLOSING meanwhile): the close, committed within that time, is never passed by a charge
+        that neither this count nor the charge's own check of the account saw.
+        Errors: INVALID_ARGUMENT (malformed name).
+        """
+        return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/GetClosingStanding', request, loans_v1.ClosingStanding, timeout=timeout, metadata=metadata)
+
     def list_fines(self, request: loans_v1.ListFinesRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.ListFinesResponse:
         """
-        Lists fines, newest first; under "users/{user}" only that patron's. Peers may ask too (users, before it
-        closes an account: does the patron still owe anything).
+        Lists fines, newest first; under "users/{user}" only that patron's. Peers may ask too.
         Errors: INVALID_ARGUMENT (bad page_token, undefined status), PERMISSION_DENIED (a reader listing
         others' fines).
         """
@@ -1018,7 +1029,8 @@ class UsersServiceStub:
         metadata `loans_out`; ACCOUNT_HAS_FINES: unpaid fines, metadata `fines_outstanding` and `amount_owed`;
         LAST_ADMIN: the last active admin cannot be deactivated), PERMISSION_DENIED (not a librarian or admin),
         ABORTED (stale etag), UNAVAILABLE (LOANS_UNAVAILABLE: the loans service could not be asked, nothing was
-        changed, retry; DEPENDENCY_UNAVAILABLE: deactivated, but the message bus is unreachable; send it again).
+        changed, retry; CLOSE_TOO_SLOW: the close took too long after asking the loans service, nothing was
+        changed, send it again; DEPENDENCY_UNAVAILABLE: deactivated, but the message bus is unreachable; send it again).
         """
         return self._caller.unary_unary('/athenaeum.users.v1.UsersService/DeleteUser', request, users_v1.User, timeout=timeout, metadata=metadata)
 
@@ -1324,7 +1336,8 @@ class CatalogServiceAsyncStub:
         """
         Removes an item type no copy has. The loans service follows the ItemTypeChanged (`deleted`): the circulation
         rules naming the type are deleted with it (each recorded in the audit trail, with why), as they would govern
-        no copy; a rule an admin made or changed after the deletion (the type created again) is kept.
+        no copy; only when the type was created again since is a rule an admin made or changed after the deletion
+        kept (one edited as the type was deleted goes with it).
         Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such item type), ABORTED (stale etag),
         FAILED_PRECONDITION (ITEM_TYPE_IN_USE: copies of this type exist; the message says how many),
         PERMISSION_DENIED (not an admin).
@@ -1525,8 +1538,7 @@ class LoansServiceAsyncStub:
 
     async def list_loans(self, request: loans_v1.ListLoansRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.ListLoansResponse:
         """
-        Lists loans, newest first; under "users/{user}" it is that patron's loan history. Peers may ask too (users,
-        before it closes an account: does the patron still have books out).
+        Lists loans, newest first; under "users/{user}" it is that patron's loan history. Peers may ask too.
         Errors: INVALID_ARGUMENT (malformed parent, bad page_token, a status this API does not define),
         PERMISSION_DENIED (a reader listing another patron's loans, or all loans).
         """
@@ -1560,7 +1572,8 @@ class LoansServiceAsyncStub:
           COPY_IN_TRANSIT_HOME: on its way home, at another branch: nothing changed, send it on to `branch`.
         Errors: INVALID_ARGUMENT (neither name nor barcode; `branch` not one of the library's branches, when it
         lists them: ATHENAEUM_LIBRARY_BRANCHES), NOT_FOUND (no such loan; BARCODE_NOT_FOUND: no copy
-        has the barcode), FAILED_PRECONDITION (already returned; COPY_NOT_ON_LOAN: the barcode's copy is not
+        has the barcode), FAILED_PRECONDITION (already returned; LOAN_ALREADY_FOUND: by the name of a loan declared
+        lost whose copy was found since, or put back, and may be lent to another reader now; COPY_NOT_ON_LOAN: the barcode's copy is not
         on loan, metadata `status` the catalog's (ON_HOLD_SHELF: put it back on the hold shelf); a copy received, as
         above), ABORTED (LOAN_UNSETTLED, with RetryInfo: the barcode's copy is out on a loan still being issued
         or put back, or not recorded here and lent too recently to tell), PERMISSION_DENIED (a reader returning).
@@ -1677,7 +1690,8 @@ class LoansServiceAsyncStub:
         found after closing is taken up outside the system.
         Errors: INVALID_ARGUMENT (amount not positive, malformed money, kind OVERDUE or undefined), NOT_FOUND
         (no such patron or loan), FAILED_PRECONDITION (LOAN_OF_ANOTHER_PATRON; ACCOUNT_CLOSED: the patron's
-        account is closed), PERMISSION_DENIED (not a librarian), UNAVAILABLE (users unreachable).
+        account is closed), PERMISSION_DENIED (not a librarian), UNAVAILABLE (users unreachable; ACCOUNT_CLOSING,
+        with RetryInfo: the account is being closed at this moment, retry in a few seconds).
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/AssessFine', request, loans_v1.Fine, timeout=timeout, metadata=metadata)
 
@@ -1688,10 +1702,19 @@ class LoansServiceAsyncStub:
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/GetFine', request, loans_v1.Fine, timeout=timeout, metadata=metadata)
 
+    async def get_closing_standing(self, request: loans_v1.GetClosingStandingRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.ClosingStanding:
+        """
+        Mesh-internal (users, before it closes an account): the patron's books out and fines still owed, counted
+        under the patron's lock; when there are none, no charge is taken for `charges_held_for` from then on (AssessFine answers
+        UNAVAILABLE ACCOUNT_CLOSING meanwhile): the close, committed within that time, is never passed by a charge
+        that neither this count nor the charge's own check of the account saw.
+        Errors: INVALID_ARGUMENT (malformed name).
+        """
+        return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/GetClosingStanding', request, loans_v1.ClosingStanding, timeout=timeout, metadata=metadata)
+
     async def list_fines(self, request: loans_v1.ListFinesRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.ListFinesResponse:
         """
-        Lists fines, newest first; under "users/{user}" only that patron's. Peers may ask too (users, before it
-        closes an account: does the patron still owe anything).
+        Lists fines, newest first; under "users/{user}" only that patron's. Peers may ask too.
         Errors: INVALID_ARGUMENT (bad page_token, undefined status), PERMISSION_DENIED (a reader listing
         others' fines).
         """
@@ -2022,7 +2045,8 @@ class UsersServiceAsyncStub:
         metadata `loans_out`; ACCOUNT_HAS_FINES: unpaid fines, metadata `fines_outstanding` and `amount_owed`;
         LAST_ADMIN: the last active admin cannot be deactivated), PERMISSION_DENIED (not a librarian or admin),
         ABORTED (stale etag), UNAVAILABLE (LOANS_UNAVAILABLE: the loans service could not be asked, nothing was
-        changed, retry; DEPENDENCY_UNAVAILABLE: deactivated, but the message bus is unreachable; send it again).
+        changed, retry; CLOSE_TOO_SLOW: the close took too long after asking the loans service, nothing was
+        changed, send it again; DEPENDENCY_UNAVAILABLE: deactivated, but the message bus is unreachable; send it again).
         """
         return await self._caller.unary_unary('/athenaeum.users.v1.UsersService/DeleteUser', request, users_v1.User, timeout=timeout, metadata=metadata)
 

@@ -722,6 +722,7 @@ class Copy(_message.Message):
     SENT_HOME_FROM_FIELD_NUMBER: _builtins.int
     NOT_FOR_LOAN_FIELD_NUMBER: _builtins.int
     BOOK_LANGUAGE_FIELD_NUMBER: _builtins.int
+    ITEM_TYPE_RENAME_TIME_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """"books/{book}/copies/{copy}". Assigned by the server."""
     barcode: _builtins.str
@@ -782,6 +783,13 @@ class Copy(_message.Message):
     def update_time(self) -> _timestamp_pb2.Timestamp:
         """When the copy last changed (status changes included)."""
 
+    @_builtins.property
+    def item_type_rename_time(self) -> _timestamp_pb2.Timestamp:
+        """When the copy's item type took its current code (RenameItemType); unset for a type never renamed. Set in
+        the answers of LookupCopy and CheckOutCopy: the loans service lends the copy only once its circulation
+        rules have followed that rename (until then the issue answers UNAVAILABLE, to be retried in a moment).
+        """
+
     def __init__(
         self,
         *,
@@ -802,10 +810,11 @@ class Copy(_message.Message):
         sent_home_from: _builtins.str = ...,
         not_for_loan: _builtins.bool = ...,
         book_language: _builtins.str = ...,
+        item_type_rename_time: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "update_time", b"update_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "item_type_rename_time", b"item_type_rename_time", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["barcode", b"barcode", "book_language", b"book_language", "book_title", b"book_title", "branch", b"branch", "call_number", b"call_number", "create_time", b"create_time", "current_hold", b"current_hold", "current_loan", b"current_loan", "etag", b"etag", "item_type", b"item_type", "name", b"name", "not_for_loan", b"not_for_loan", "sent_for_hold", b"sent_for_hold", "sent_home_from", b"sent_home_from", "shelf_location", b"shelf_location", "status", b"status", "update_time", b"update_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["barcode", b"barcode", "book_language", b"book_language", "book_title", b"book_title", "branch", b"branch", "call_number", b"call_number", "create_time", b"create_time", "current_hold", b"current_hold", "current_loan", b"current_loan", "etag", b"etag", "item_type", b"item_type", "item_type_rename_time", b"item_type_rename_time", "name", b"name", "not_for_loan", b"not_for_loan", "sent_for_hold", b"sent_for_hold", "sent_home_from", b"sent_home_from", "shelf_location", b"shelf_location", "status", b"status", "update_time", b"update_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

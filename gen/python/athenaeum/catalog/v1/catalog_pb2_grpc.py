@@ -422,7 +422,8 @@ class CatalogServiceServicer:
     def DeleteItemType(self, request, context):
         """Removes an item type no copy has. The loans service follows the ItemTypeChanged (`deleted`): the circulation
         rules naming the type are deleted with it (each recorded in the audit trail, with why), as they would govern
-        no copy; a rule an admin made or changed after the deletion (the type created again) is kept.
+        no copy; only when the type was created again since is a rule an admin made or changed after the deletion
+        kept (one edited as the type was deleted goes with it).
         Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such item type), ABORTED (stale etag),
         FAILED_PRECONDITION (ITEM_TYPE_IN_USE: copies of this type exist; the message says how many),
         PERMISSION_DENIED (not an admin).

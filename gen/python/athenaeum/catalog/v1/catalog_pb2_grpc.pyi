@@ -171,7 +171,8 @@ class CatalogServiceStub:
     DeleteItemType: _grpc.UnaryUnaryMultiCallable[_catalog_pb2.DeleteItemTypeRequest, _empty_pb2.Empty]
     """Removes an item type no copy has. The loans service follows the ItemTypeChanged (`deleted`): the circulation
     rules naming the type are deleted with it (each recorded in the audit trail, with why), as they would govern
-    no copy; a rule an admin made or changed after the deletion (the type created again) is kept.
+    no copy; only when the type was created again since is a rule an admin made or changed after the deletion
+    kept (one edited as the type was deleted goes with it).
     Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such item type), ABORTED (stale etag),
     FAILED_PRECONDITION (ITEM_TYPE_IN_USE: copies of this type exist; the message says how many),
     PERMISSION_DENIED (not an admin).
@@ -354,7 +355,8 @@ class CatalogServiceAsyncStub(CatalogServiceStub):
     DeleteItemType: _aio.UnaryUnaryMultiCallable[_catalog_pb2.DeleteItemTypeRequest, _empty_pb2.Empty]  # type: ignore[assignment]
     """Removes an item type no copy has. The loans service follows the ItemTypeChanged (`deleted`): the circulation
     rules naming the type are deleted with it (each recorded in the audit trail, with why), as they would govern
-    no copy; a rule an admin made or changed after the deletion (the type created again) is kept.
+    no copy; only when the type was created again since is a rule an admin made or changed after the deletion
+    kept (one edited as the type was deleted goes with it).
     Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such item type), ABORTED (stale etag),
     FAILED_PRECONDITION (ITEM_TYPE_IN_USE: copies of this type exist; the message says how many),
     PERMISSION_DENIED (not an admin).
@@ -684,7 +686,8 @@ class CatalogServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_empty_pb2.Empty, _abc.Awaitable[_empty_pb2.Empty]]:
         """Removes an item type no copy has. The loans service follows the ItemTypeChanged (`deleted`): the circulation
         rules naming the type are deleted with it (each recorded in the audit trail, with why), as they would govern
-        no copy; a rule an admin made or changed after the deletion (the type created again) is kept.
+        no copy; only when the type was created again since is a rule an admin made or changed after the deletion
+        kept (one edited as the type was deleted goes with it).
         Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such item type), ABORTED (stale etag),
         FAILED_PRECONDITION (ITEM_TYPE_IN_USE: copies of this type exist; the message says how many),
         PERMISSION_DENIED (not an admin).

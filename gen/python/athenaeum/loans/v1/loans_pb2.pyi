@@ -6,6 +6,7 @@ isort:skip_file
 from athenaeum.loans.v1 import resources_pb2 as _resources_pb2
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
+from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
@@ -600,6 +601,66 @@ class ListFinesResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListFinesResponse: _TypeAlias = ListFinesResponse  # noqa: Y015
+
+@_typing.final
+class GetClosingStandingRequest(_message.Message):
+    """The account about to be closed."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """"users/{user}"."""
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetClosingStandingRequest: _TypeAlias = GetClosingStandingRequest  # noqa: Y015
+
+@_typing.final
+class ClosingStanding(_message.Message):
+    """What a patron still has out and owes, as an account's close checks it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LOANS_OUT_FIELD_NUMBER: _builtins.int
+    FINES_OUTSTANDING_FIELD_NUMBER: _builtins.int
+    AMOUNT_OWED_FIELD_NUMBER: _builtins.int
+    CHARGES_HELD_FOR_FIELD_NUMBER: _builtins.int
+    loans_out: _builtins.int
+    """Loans ACTIVE."""
+    fines_outstanding: _builtins.int
+    """Fines OUTSTANDING."""
+    amount_owed: _builtins.str
+    """Sum still owed over those fines."""
+    @_builtins.property
+    def charges_held_for(self) -> _duration_pb2.Duration:
+        """How long from the question no charge is taken for the patron: the close must be committed within it (0
+        when something is out or owed: the close is refused).
+        """
+
+    def __init__(
+        self,
+        *,
+        loans_out: _builtins.int = ...,
+        fines_outstanding: _builtins.int = ...,
+        amount_owed: _builtins.str = ...,
+        charges_held_for: _duration_pb2.Duration | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["charges_held_for", b"charges_held_for"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_owed", b"amount_owed", "charges_held_for", b"charges_held_for", "fines_outstanding", b"fines_outstanding", "loans_out", b"loans_out"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ClosingStanding: _TypeAlias = ClosingStanding  # noqa: Y015
 
 @_typing.final
 class PayFineRequest(_message.Message):

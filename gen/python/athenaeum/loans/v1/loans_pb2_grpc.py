@@ -121,6 +121,11 @@ class LoansServiceStub:
                 request_serializer=athenaeum_dot_loans_dot_v1_dot_loans__pb2.GetFineRequest.SerializeToString,
                 response_deserializer=athenaeum_dot_loans_dot_v1_dot_resources__pb2.Fine.FromString,
                 _registered_method=True)
+        self.GetClosingStanding = channel.unary_unary(
+                '/athenaeum.loans.v1.LoansService/GetClosingStanding',
+                request_serializer=athenaeum_dot_loans_dot_v1_dot_loans__pb2.GetClosingStandingRequest.SerializeToString,
+                response_deserializer=athenaeum_dot_loans_dot_v1_dot_loans__pb2.ClosingStanding.FromString,
+                _registered_method=True)
         self.ListFines = channel.unary_unary(
                 '/athenaeum.loans.v1.LoansService/ListFines',
                 request_serializer=athenaeum_dot_loans_dot_v1_dot_loans__pb2.ListFinesRequest.SerializeToString,
@@ -211,8 +216,7 @@ class LoansServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListLoans(self, request, context):
-        """Lists loans, newest first; under "users/{user}" it is that patron's loan history. Peers may ask too (users,
-        before it closes an account: does the patron still have books out).
+        """Lists loans, newest first; under "users/{user}" it is that patron's loan history. Peers may ask too.
         Errors: INVALID_ARGUMENT (malformed parent, bad page_token, a status this API does not define),
         PERMISSION_DENIED (a reader listing another patron's loans, or all loans).
         """
@@ -247,7 +251,8 @@ class LoansServiceServicer:
         COPY_IN_TRANSIT_HOME: on its way home, at another branch: nothing changed, send it on to `branch`.
         Errors: INVALID_ARGUMENT (neither name nor barcode; `branch` not one of the library's branches, when it
         lists them: ATHENAEUM_LIBRARY_BRANCHES), NOT_FOUND (no such loan; BARCODE_NOT_FOUND: no copy
-        has the barcode), FAILED_PRECONDITION (already returned; COPY_NOT_ON_LOAN: the barcode's copy is not
+        has the barcode), FAILED_PRECONDITION (already returned; LOAN_ALREADY_FOUND: by the name of a loan declared
+        lost whose copy was found since, or put back, and may be lent to another reader now; COPY_NOT_ON_LOAN: the barcode's copy is not
         on loan, metadata `status` the catalog's (ON_HOLD_SHELF: put it back on the hold shelf); a copy received, as
         above), ABORTED (LOAN_UNSETTLED, with RetryInfo: the barcode's copy is out on a loan still being issued
         or put back, or not recorded here and lent too recently to tell), PERMISSION_DENIED (a reader returning).
@@ -375,7 +380,8 @@ class LoansServiceServicer:
         found after closing is taken up outside the system.
         Errors: INVALID_ARGUMENT (amount not positive, malformed money, kind OVERDUE or undefined), NOT_FOUND
         (no such patron or loan), FAILED_PRECONDITION (LOAN_OF_ANOTHER_PATRON; ACCOUNT_CLOSED: the patron's
-        account is closed), PERMISSION_DENIED (not a librarian), UNAVAILABLE (users unreachable).
+        account is closed), PERMISSION_DENIED (not a librarian), UNAVAILABLE (users unreachable; ACCOUNT_CLOSING,
+        with RetryInfo: the account is being closed at this moment, retry in a few seconds).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -389,9 +395,19 @@ class LoansServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetClosingStanding(self, request, context):
+        """Mesh-internal (users, before it closes an account): the patron's books out and fines still owed, counted
+        under the patron's lock; when there are none, no charge is taken for `charges_held_for` from then on (AssessFine answers
+        UNAVAILABLE ACCOUNT_CLOSING meanwhile): the close, committed within that time, is never passed by a charge
+        that neither this count nor the charge's own check of the account saw.
+        Errors: INVALID_ARGUMENT (malformed name).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListFines(self, request, context):
-        """Lists fines, newest first; under "users/{user}" only that patron's. Peers may ask too (users, before it
-        closes an account: does the patron still owe anything).
+        """Lists fines, newest first; under "users/{user}" only that patron's. Peers may ask too.
         Errors: INVALID_ARGUMENT (bad page_token, undefined status), PERMISSION_DENIED (a reader listing
         others' fines).
         """
@@ -631,6 +647,11 @@ def add_LoansServiceServicer_to_server(servicer, server):
                     servicer.GetFine,
                     request_deserializer=athenaeum_dot_loans_dot_v1_dot_loans__pb2.GetFineRequest.FromString,
                     response_serializer=athenaeum_dot_loans_dot_v1_dot_resources__pb2.Fine.SerializeToString,
+            ),
+            'GetClosingStanding': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetClosingStanding,
+                    request_deserializer=athenaeum_dot_loans_dot_v1_dot_loans__pb2.GetClosingStandingRequest.FromString,
+                    response_serializer=athenaeum_dot_loans_dot_v1_dot_loans__pb2.ClosingStanding.SerializeToString,
             ),
             'ListFines': grpc.unary_unary_rpc_method_handler(
                     servicer.ListFines,
@@ -1125,6 +1146,33 @@ class LoansService:
             '/athenaeum.loans.v1.LoansService/GetFine',
             athenaeum_dot_loans_dot_v1_dot_loans__pb2.GetFineRequest.SerializeToString,
             athenaeum_dot_loans_dot_v1_dot_resources__pb2.Fine.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetClosingStanding(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/athenaeum.loans.v1.LoansService/GetClosingStanding',
+            athenaeum_dot_loans_dot_v1_dot_loans__pb2.GetClosingStandingRequest.SerializeToString,
+            athenaeum_dot_loans_dot_v1_dot_loans__pb2.ClosingStanding.FromString,
             options,
             channel_credentials,
             insecure,

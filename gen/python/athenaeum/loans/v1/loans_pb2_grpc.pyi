@@ -57,8 +57,7 @@ class LoansServiceStub:
     Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such loan), PERMISSION_DENIED (another reader's).
     """
     ListLoans: _grpc.UnaryUnaryMultiCallable[_loans_pb2.ListLoansRequest, _loans_pb2.ListLoansResponse]
-    """Lists loans, newest first; under "users/{user}" it is that patron's loan history. Peers may ask too (users,
-    before it closes an account: does the patron still have books out).
+    """Lists loans, newest first; under "users/{user}" it is that patron's loan history. Peers may ask too.
     Errors: INVALID_ARGUMENT (malformed parent, bad page_token, a status this API does not define),
     PERMISSION_DENIED (a reader listing another patron's loans, or all loans).
     """
@@ -89,7 +88,8 @@ class LoansServiceStub:
       COPY_IN_TRANSIT_HOME: on its way home, at another branch: nothing changed, send it on to `branch`.
     Errors: INVALID_ARGUMENT (neither name nor barcode; `branch` not one of the library's branches, when it
     lists them: ATHENAEUM_LIBRARY_BRANCHES), NOT_FOUND (no such loan; BARCODE_NOT_FOUND: no copy
-    has the barcode), FAILED_PRECONDITION (already returned; COPY_NOT_ON_LOAN: the barcode's copy is not
+    has the barcode), FAILED_PRECONDITION (already returned; LOAN_ALREADY_FOUND: by the name of a loan declared
+    lost whose copy was found since, or put back, and may be lent to another reader now; COPY_NOT_ON_LOAN: the barcode's copy is not
     on loan, metadata `status` the catalog's (ON_HOLD_SHELF: put it back on the hold shelf); a copy received, as
     above), ABORTED (LOAN_UNSETTLED, with RetryInfo: the barcode's copy is out on a loan still being issued
     or put back, or not recorded here and lent too recently to tell), PERMISSION_DENIED (a reader returning).
@@ -173,15 +173,22 @@ class LoansServiceStub:
     found after closing is taken up outside the system.
     Errors: INVALID_ARGUMENT (amount not positive, malformed money, kind OVERDUE or undefined), NOT_FOUND
     (no such patron or loan), FAILED_PRECONDITION (LOAN_OF_ANOTHER_PATRON; ACCOUNT_CLOSED: the patron's
-    account is closed), PERMISSION_DENIED (not a librarian), UNAVAILABLE (users unreachable).
+    account is closed), PERMISSION_DENIED (not a librarian), UNAVAILABLE (users unreachable; ACCOUNT_CLOSING,
+    with RetryInfo: the account is being closed at this moment, retry in a few seconds).
     """
     GetFine: _grpc.UnaryUnaryMultiCallable[_loans_pb2.GetFineRequest, _resources_pb2.Fine]
     """Returns one fine.
     Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such fine), PERMISSION_DENIED (another reader's).
     """
+    GetClosingStanding: _grpc.UnaryUnaryMultiCallable[_loans_pb2.GetClosingStandingRequest, _loans_pb2.ClosingStanding]
+    """Mesh-internal (users, before it closes an account): the patron's books out and fines still owed, counted
+    under the patron's lock; when there are none, no charge is taken for `charges_held_for` from then on (AssessFine answers
+    UNAVAILABLE ACCOUNT_CLOSING meanwhile): the close, committed within that time, is never passed by a charge
+    that neither this count nor the charge's own check of the account saw.
+    Errors: INVALID_ARGUMENT (malformed name).
+    """
     ListFines: _grpc.UnaryUnaryMultiCallable[_loans_pb2.ListFinesRequest, _loans_pb2.ListFinesResponse]
-    """Lists fines, newest first; under "users/{user}" only that patron's. Peers may ask too (users, before it
-    closes an account: does the patron still owe anything).
+    """Lists fines, newest first; under "users/{user}" only that patron's. Peers may ask too.
     Errors: INVALID_ARGUMENT (bad page_token, undefined status), PERMISSION_DENIED (a reader listing
     others' fines).
     """
@@ -323,8 +330,7 @@ class LoansServiceAsyncStub(LoansServiceStub):
     Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such loan), PERMISSION_DENIED (another reader's).
     """
     ListLoans: _aio.UnaryUnaryMultiCallable[_loans_pb2.ListLoansRequest, _loans_pb2.ListLoansResponse]  # type: ignore[assignment]
-    """Lists loans, newest first; under "users/{user}" it is that patron's loan history. Peers may ask too (users,
-    before it closes an account: does the patron still have books out).
+    """Lists loans, newest first; under "users/{user}" it is that patron's loan history. Peers may ask too.
     Errors: INVALID_ARGUMENT (malformed parent, bad page_token, a status this API does not define),
     PERMISSION_DENIED (a reader listing another patron's loans, or all loans).
     """
@@ -355,7 +361,8 @@ class LoansServiceAsyncStub(LoansServiceStub):
       COPY_IN_TRANSIT_HOME: on its way home, at another branch: nothing changed, send it on to `branch`.
     Errors: INVALID_ARGUMENT (neither name nor barcode; `branch` not one of the library's branches, when it
     lists them: ATHENAEUM_LIBRARY_BRANCHES), NOT_FOUND (no such loan; BARCODE_NOT_FOUND: no copy
-    has the barcode), FAILED_PRECONDITION (already returned; COPY_NOT_ON_LOAN: the barcode's copy is not
+    has the barcode), FAILED_PRECONDITION (already returned; LOAN_ALREADY_FOUND: by the name of a loan declared
+    lost whose copy was found since, or put back, and may be lent to another reader now; COPY_NOT_ON_LOAN: the barcode's copy is not
     on loan, metadata `status` the catalog's (ON_HOLD_SHELF: put it back on the hold shelf); a copy received, as
     above), ABORTED (LOAN_UNSETTLED, with RetryInfo: the barcode's copy is out on a loan still being issued
     or put back, or not recorded here and lent too recently to tell), PERMISSION_DENIED (a reader returning).
@@ -439,15 +446,22 @@ class LoansServiceAsyncStub(LoansServiceStub):
     found after closing is taken up outside the system.
     Errors: INVALID_ARGUMENT (amount not positive, malformed money, kind OVERDUE or undefined), NOT_FOUND
     (no such patron or loan), FAILED_PRECONDITION (LOAN_OF_ANOTHER_PATRON; ACCOUNT_CLOSED: the patron's
-    account is closed), PERMISSION_DENIED (not a librarian), UNAVAILABLE (users unreachable).
+    account is closed), PERMISSION_DENIED (not a librarian), UNAVAILABLE (users unreachable; ACCOUNT_CLOSING,
+    with RetryInfo: the account is being closed at this moment, retry in a few seconds).
     """
     GetFine: _aio.UnaryUnaryMultiCallable[_loans_pb2.GetFineRequest, _resources_pb2.Fine]  # type: ignore[assignment]
     """Returns one fine.
     Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such fine), PERMISSION_DENIED (another reader's).
     """
+    GetClosingStanding: _aio.UnaryUnaryMultiCallable[_loans_pb2.GetClosingStandingRequest, _loans_pb2.ClosingStanding]  # type: ignore[assignment]
+    """Mesh-internal (users, before it closes an account): the patron's books out and fines still owed, counted
+    under the patron's lock; when there are none, no charge is taken for `charges_held_for` from then on (AssessFine answers
+    UNAVAILABLE ACCOUNT_CLOSING meanwhile): the close, committed within that time, is never passed by a charge
+    that neither this count nor the charge's own check of the account saw.
+    Errors: INVALID_ARGUMENT (malformed name).
+    """
     ListFines: _aio.UnaryUnaryMultiCallable[_loans_pb2.ListFinesRequest, _loans_pb2.ListFinesResponse]  # type: ignore[assignment]
-    """Lists fines, newest first; under "users/{user}" only that patron's. Peers may ask too (users, before it
-    closes an account: does the patron still owe anything).
+    """Lists fines, newest first; under "users/{user}" only that patron's. Peers may ask too.
     Errors: INVALID_ARGUMENT (bad page_token, undefined status), PERMISSION_DENIED (a reader listing
     others' fines).
     """
@@ -604,8 +618,7 @@ class LoansServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _loans_pb2.ListLoansRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_loans_pb2.ListLoansResponse, _abc.Awaitable[_loans_pb2.ListLoansResponse]]:
-        """Lists loans, newest first; under "users/{user}" it is that patron's loan history. Peers may ask too (users,
-        before it closes an account: does the patron still have books out).
+        """Lists loans, newest first; under "users/{user}" it is that patron's loan history. Peers may ask too.
         Errors: INVALID_ARGUMENT (malformed parent, bad page_token, a status this API does not define),
         PERMISSION_DENIED (a reader listing another patron's loans, or all loans).
         """
@@ -642,7 +655,8 @@ class LoansServiceServicer(metaclass=_abc_1.ABCMeta):
           COPY_IN_TRANSIT_HOME: on its way home, at another branch: nothing changed, send it on to `branch`.
         Errors: INVALID_ARGUMENT (neither name nor barcode; `branch` not one of the library's branches, when it
         lists them: ATHENAEUM_LIBRARY_BRANCHES), NOT_FOUND (no such loan; BARCODE_NOT_FOUND: no copy
-        has the barcode), FAILED_PRECONDITION (already returned; COPY_NOT_ON_LOAN: the barcode's copy is not
+        has the barcode), FAILED_PRECONDITION (already returned; LOAN_ALREADY_FOUND: by the name of a loan declared
+        lost whose copy was found since, or put back, and may be lent to another reader now; COPY_NOT_ON_LOAN: the barcode's copy is not
         on loan, metadata `status` the catalog's (ON_HOLD_SHELF: put it back on the hold shelf); a copy received, as
         above), ABORTED (LOAN_UNSETTLED, with RetryInfo: the barcode's copy is out on a loan still being issued
         or put back, or not recorded here and lent too recently to tell), PERMISSION_DENIED (a reader returning).
@@ -792,7 +806,8 @@ class LoansServiceServicer(metaclass=_abc_1.ABCMeta):
         found after closing is taken up outside the system.
         Errors: INVALID_ARGUMENT (amount not positive, malformed money, kind OVERDUE or undefined), NOT_FOUND
         (no such patron or loan), FAILED_PRECONDITION (LOAN_OF_ANOTHER_PATRON; ACCOUNT_CLOSED: the patron's
-        account is closed), PERMISSION_DENIED (not a librarian), UNAVAILABLE (users unreachable).
+        account is closed), PERMISSION_DENIED (not a librarian), UNAVAILABLE (users unreachable; ACCOUNT_CLOSING,
+        with RetryInfo: the account is being closed at this moment, retry in a few seconds).
         """
 
     @_abc_1.abstractmethod
@@ -806,13 +821,25 @@ class LoansServiceServicer(metaclass=_abc_1.ABCMeta):
         """
 
     @_abc_1.abstractmethod
+    def GetClosingStanding(
+        self,
+        request: _loans_pb2.GetClosingStandingRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_loans_pb2.ClosingStanding, _abc.Awaitable[_loans_pb2.ClosingStanding]]:
+        """Mesh-internal (users, before it closes an account): the patron's books out and fines still owed, counted
+        under the patron's lock; when there are none, no charge is taken for `charges_held_for` from then on (AssessFine answers
+        UNAVAILABLE ACCOUNT_CLOSING meanwhile): the close, committed within that time, is never passed by a charge
+        that neither this count nor the charge's own check of the account saw.
+        Errors: INVALID_ARGUMENT (malformed name).
+        """
+
+    @_abc_1.abstractmethod
     def ListFines(
         self,
         request: _loans_pb2.ListFinesRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_loans_pb2.ListFinesResponse, _abc.Awaitable[_loans_pb2.ListFinesResponse]]:
-        """Lists fines, newest first; under "users/{user}" only that patron's. Peers may ask too (users, before it
-        closes an account: does the patron still owe anything).
+        """Lists fines, newest first; under "users/{user}" only that patron's. Peers may ask too.
         Errors: INVALID_ARGUMENT (bad page_token, undefined status), PERMISSION_DENIED (a reader listing
         others' fines).
         """

@@ -87,7 +87,8 @@ class UsersServiceStub:
     metadata `loans_out`; ACCOUNT_HAS_FINES: unpaid fines, metadata `fines_outstanding` and `amount_owed`;
     LAST_ADMIN: the last active admin cannot be deactivated), PERMISSION_DENIED (not a librarian or admin),
     ABORTED (stale etag), UNAVAILABLE (LOANS_UNAVAILABLE: the loans service could not be asked, nothing was
-    changed, retry; DEPENDENCY_UNAVAILABLE: deactivated, but the message bus is unreachable; send it again).
+    changed, retry; CLOSE_TOO_SLOW: the close took too long after asking the loans service, nothing was
+    changed, send it again; DEPENDENCY_UNAVAILABLE: deactivated, but the message bus is unreachable; send it again).
     """
     GetBorrowingEligibility: _grpc.UnaryUnaryMultiCallable[_users_pb2.GetBorrowingEligibilityRequest, _users_pb2.BorrowingEligibility]
     """Mesh-internal (loans): may this user borrow, and under which patron category.
@@ -152,7 +153,8 @@ class UsersServiceAsyncStub(UsersServiceStub):
     metadata `loans_out`; ACCOUNT_HAS_FINES: unpaid fines, metadata `fines_outstanding` and `amount_owed`;
     LAST_ADMIN: the last active admin cannot be deactivated), PERMISSION_DENIED (not a librarian or admin),
     ABORTED (stale etag), UNAVAILABLE (LOANS_UNAVAILABLE: the loans service could not be asked, nothing was
-    changed, retry; DEPENDENCY_UNAVAILABLE: deactivated, but the message bus is unreachable; send it again).
+    changed, retry; CLOSE_TOO_SLOW: the close took too long after asking the loans service, nothing was
+    changed, send it again; DEPENDENCY_UNAVAILABLE: deactivated, but the message bus is unreachable; send it again).
     """
     GetBorrowingEligibility: _aio.UnaryUnaryMultiCallable[_users_pb2.GetBorrowingEligibilityRequest, _users_pb2.BorrowingEligibility]  # type: ignore[assignment]
     """Mesh-internal (loans): may this user borrow, and under which patron category.
@@ -250,7 +252,8 @@ class UsersServiceServicer(metaclass=_abc_1.ABCMeta):
         metadata `loans_out`; ACCOUNT_HAS_FINES: unpaid fines, metadata `fines_outstanding` and `amount_owed`;
         LAST_ADMIN: the last active admin cannot be deactivated), PERMISSION_DENIED (not a librarian or admin),
         ABORTED (stale etag), UNAVAILABLE (LOANS_UNAVAILABLE: the loans service could not be asked, nothing was
-        changed, retry; DEPENDENCY_UNAVAILABLE: deactivated, but the message bus is unreachable; send it again).
+        changed, retry; CLOSE_TOO_SLOW: the close took too long after asking the loans service, nothing was
+        changed, send it again; DEPENDENCY_UNAVAILABLE: deactivated, but the message bus is unreachable; send it again).
         """
 
     @_abc_1.abstractmethod

@@ -726,6 +726,18 @@ class Copy(betterproto2.Message):
     `book_title` is set: a list of copies or loans marks the title with it.
     """
 
+    item_type_rename_time: "datetime.datetime | None" = betterproto2.field(
+        18,
+        betterproto2.TYPE_MESSAGE,
+        unwrap=lambda: ___google__protobuf__.Timestamp,
+        optional=True,
+    )
+    """
+    When the copy's item type took its current code (RenameItemType); unset for a type never renamed. Set in
+    the answers of LookupCopy and CheckOutCopy: the loans service lends the copy only once its circulation
+    rules have followed that rename (until then the issue answers UNAVAILABLE, to be retried in a moment).
+    """
+
 
 default_message_pool.register_message("athenaeum.catalog.v1", "Copy", Copy)
 

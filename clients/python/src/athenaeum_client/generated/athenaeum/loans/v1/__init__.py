@@ -10,6 +10,7 @@ __all__ = (
     "CirculationRuleChanged",
     "ClosedDay",
     "ClosedDayChanged",
+    "ClosingStanding",
     "CreateCirculationRuleRequest",
     "CreateClosedDayRequest",
     "DeclareLoanLostRequest",
@@ -23,6 +24,7 @@ __all__ = (
     "FineStatus",
     "FineWaived",
     "GetCirculationRuleRequest",
+    "GetClosingStandingRequest",
     "GetFineRequest",
     "GetHoldRequest",
     "GetLoanRequest",
@@ -676,6 +678,44 @@ default_message_pool.register_message(
 
 
 @dataclass(eq=False, repr=False)
+class ClosingStanding(betterproto2.Message):
+    """
+    What a patron still has out and owes, as an account's close checks it.
+    """
+
+    loans_out: "int" = betterproto2.field(1, betterproto2.TYPE_INT32)
+    """
+    Loans ACTIVE.
+    """
+
+    fines_outstanding: "int" = betterproto2.field(2, betterproto2.TYPE_INT32)
+    """
+    Fines OUTSTANDING.
+    """
+
+    amount_owed: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    Sum still owed over those fines.
+    """
+
+    charges_held_for: "datetime.timedelta | None" = betterproto2.field(
+        4,
+        betterproto2.TYPE_MESSAGE,
+        unwrap=lambda: ___google__protobuf__.Duration,
+        optional=True,
+    )
+    """
+    How long from the question no charge is taken for the patron: the close must be committed within it (0
+    when something is out or owed: the close is refused).
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.loans.v1", "ClosingStanding", ClosingStanding
+)
+
+
+@dataclass(eq=False, repr=False)
 class CreateCirculationRuleRequest(betterproto2.Message):
     """
     A circulation rule to add.
@@ -1115,6 +1155,23 @@ class GetCirculationRuleRequest(betterproto2.Message):
 
 default_message_pool.register_message(
     "athenaeum.loans.v1", "GetCirculationRuleRequest", GetCirculationRuleRequest
+)
+
+
+@dataclass(eq=False, repr=False)
+class GetClosingStandingRequest(betterproto2.Message):
+    """
+    The account about to be closed.
+    """
+
+    name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    "users/{user}".
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.loans.v1", "GetClosingStandingRequest", GetClosingStandingRequest
 )
 
 
