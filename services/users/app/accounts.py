@@ -18,8 +18,8 @@ from services.support.runtime.errors import Conflict, DependencyUnavailable, Inv
 from services.support.runtime.pagination import cursor_time, decode_token, fingerprint, page_size
 from services.support.runtime.paging import Page, page_from_rows
 from services.users.app.enrolment import add_new_user, at_home_branch, check_new_account
+from services.users.app.password_attempts import ConfirmPassword, confirm_password
 from services.users.app.ports import Circulation, Passwords, UserCursor, UserFilter, UsersUnitOfWork
-from services.users.app.signing_in import ConfirmPassword, confirm_password
 from services.users.domain.accounts import USER, Actor, Eligibility, Standing, User
 from services.users.domain.last_admin import ensure_an_admin_remains, is_active_admin
 from services.users.domain.patron_search import may_be_card_or_email

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from services.support.runtime.clock import Clock
 from services.support.runtime.conflicts import CONCURRENT_UPDATE
 from services.support.runtime.errors import Conflict, InvalidArgument
+from services.users.app.password_attempts import ConfirmPassword, confirm_password
 from services.users.app.ports import Passwords, UsersUnitOfWork
-from services.users.app.signing_in import ConfirmPassword, confirm_password
 from services.users.domain.accounts import Actor, check_may_ask_for_password_change
 from services.users.domain.throttling import SignInThrottling
 from services.users.domain.validation import password_violation

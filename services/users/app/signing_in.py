@@ -12,25 +12,18 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.support.runtime.clock import Clock
-from services.support.runtime.errors import (
-    DependencyUnavailable,
-    InvalidArgument,
-    PermissionDenied,
-    Throttled,
-    Unauthenticated,
-)
+from services.support.runtime.errors import DependencyUnavailable, InvalidArgument, Unauthenticated
 from services.support.runtime.identity import ANONYMOUS, Role
 from services.users.app.enrolment import add_new_user, check_new_account
+from services.users.app.password_attempts import UNKNOWN_CLIENT, attempt_throttles, count_attempt, save_throttles
 from services.users.app.ports import Passwords, SigningKeys, UsersUnitOfWork
 from services.users.domain.access_tokens import AccessToken, issue_access_token
 from services.users.domain.accounts import USER, User
 from services.users.domain.profile import Profile
 from services.users.domain.sessions import RefreshTokenReused, Session, TokenLifetimes, token_digest
-from services.users.domain.throttling import Caller, SignInThrottle, SignInThrottling, account_key, client_key
+from services.users.domain.throttling import Caller, SignInThrottling
 
 BAD_CREDENTIALS = "wrong email or password"
-UNKNOWN_CLIENT = "unknown"
-"""The client of a sign-in that did not come through the edge (all such calls share one throttle)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,13 +121,13 @@ async def sign_in(
     async with uow:
         found = await uow.users.find_by_email(email)
         account = USER.format(found.id) if found else ""
-        refused = await _count_attempt(uow, email, caller, account, now=now, throttling=throttling)
+        refused = await count_attempt(uow, email, caller, account, now=now, throttling=throttling)
         await uow.commit()
     stored_hash = found.password_hash if found else ""
     verified = await passwords.verify(stored_hash, cmd.password) and found is not None
     rehashed = await passwords.hash(cmd.password) if verified and passwords.needs_rehash(stored_hash) else ""
     async with uow:
-        for_account, by_client = await _throttles(uow, email, client)
+        for_account, by_client = await attempt_throttles(uow, email, client)
         if found is None or not verified:
             reason = "wrong_password" if found else "unknown_email"
             for_account.record_failure(email, reason, now=now, caller=caller, account=account, refused=refused)
@@ -142,7 +135,7 @@ async def sign_in(
             raise Unauthenticated(BAD_CREDENTIALS, reason="BAD_CREDENTIALS")
         for_account.forgive()
         by_client.give_back()
-        await _save(uow, for_account, by_client)
+        await save_throttles(uow, for_account, by_client)
         user = await uow.users.get(found.id)  # its state now, not before the password check
         user.ensure_may_sign_in(now)
         if rehashed:
@@ -150,76 +143,6 @@ async def sign_in(
         signed_in = await _start_session(user, uow=uow, clock=clock, keys=keys, lifetimes=lifetimes)
         await uow.commit()
     return signed_in
-
-
-@dataclass(frozen=True, slots=True)
-class ConfirmPassword:
-    user_id: uuid.UUID
-    password: str
-    client: str = ""
-    field: str = "current_password"
-
-
-async def confirm_password(
-    cmd: ConfirmPassword, *, uow: UsersUnitOfWork, clock: Clock, passwords: Passwords, throttling: SignInThrottling
-) -> None:
-    """Check a signed-in user's own password before a sensitive change: wrong ones count towards the same
-    throttles as sign-ins (a stolen session cannot guess its way into the account's email)."""
-    if not cmd.password:
-        raise InvalidArgument.field(cmd.field, "is required for this change")
-    client, now = cmd.client or UNKNOWN_CLIENT, clock.now()
-    account = USER.format(cmd.user_id)
-    caller = Caller(account, client)
-    async with uow:
-        user = await uow.users.get(cmd.user_id)
-        email = user.profile.email
-        refused = await _count_attempt(uow, email, caller, account, now=now, throttling=throttling)
-        await uow.commit()
-    verified = await passwords.verify(user.password_hash, cmd.password)
-    async with uow:
-        for_account, by_client = await _throttles(uow, email, client)
-        if not verified:
-            for_account.record_failure(
-                email, "wrong_password", now=now, caller=caller, account=account, refused=refused
-            )
-            await uow.commit()
-            raise PermissionDenied("the current password is wrong", reason="WRONG_PASSWORD")
-        for_account.forgive()
-        by_client.give_back()
-        await _save(uow, for_account, by_client)
-        await uow.commit()
-
-
-async def _count_attempt(
-    uow: UsersUnitOfWork, email: str, caller: Caller, account: str, *, now: datetime, throttling: SignInThrottling
-) -> int:
-    """Count the attempt on both throttles; returns the attempts refused on the account's before it. An
-    attempt a throttle refuses is recorded (committed) before it is refused: the trail shows the throttling."""
-    for_account, by_client = await _throttles(uow, email, caller.address)
-    for throttle, policy in ((for_account, throttling.account_from_client), (by_client, throttling.client)):
-        try:
-            throttle.ensure_open(now, policy)
-        except Throttled:
-            throttle.record_refusal(email, now=now, caller=caller, account=account)
-            await _save(uow, throttle)
-            await uow.commit()
-            raise
-    refused = for_account.begin_attempt(now=now, policy=throttling.account_from_client)
-    by_client.begin_attempt(now=now, policy=throttling.client)
-    await _save(uow, for_account, by_client)
-    return refused
-
-
-async def _throttles(uow: UsersUnitOfWork, email: str, client: str) -> tuple[SignInThrottle, SignInThrottle]:
-    """The account's throttle from this client and the client's, locked in one order (no deadlock)."""
-    by_client = await uow.throttles.get(client_key(client))
-    for_account = await uow.throttles.get(account_key(email, client))
-    return for_account, by_client
-
-
-async def _save(uow: UsersUnitOfWork, *throttles: SignInThrottle) -> None:
-    for throttle in throttles:
-        await uow.throttles.save(throttle)
 
 
 async def refresh_session(
