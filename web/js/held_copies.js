@@ -8,7 +8,7 @@ import { html } from "./html.js";
 import { t } from "./i18n.js";
 import { ErrorNotice, useAction } from "./components.js";
 import { PagedCount, usePaged } from "./paging.js";
-import { useBookHeadings } from "./pages/account.js";
+import { useBookHeadings } from "./book_headings.js";
 import { patronLabel } from "./receiving.js";
 import { keepFocus } from "./a11y.js";
 

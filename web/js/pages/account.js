@@ -3,7 +3,7 @@
 import { useLayoutEffect, useRef, useState } from "preact/hooks";
 import { api, idOf } from "../api.js";
 import { html } from "../html.js";
-import { announce, focusLater, langOf, titleLangOf } from "../a11y.js";
+import { announce, focusLater, titleLangOf } from "../a11y.js";
 import { LANGUAGES, fieldText, fineText, formatMoney, language, languageName, t, tn } from "../i18n.js";
 import { session } from "../session.js";
 import { DateText, DeadlineText, ErrorNotice, Loading, Money, NotYetAvailable, Notice, TotalOwed, markedTitle, useAction, useAsync, useOverdueLoanTitles, useTitle } from "../components.js";
@@ -12,8 +12,8 @@ import { fetchActiveHolds, fetchAll, sumOwed } from "../paging.js";
 import { useRenewableLoans } from "../renewing.js";
 import { FollowedAuthors } from "../following.js";
 import { HoldPickupChange } from "../hold_pickup.js";
-
-const HISTORY_PAGE = 20;
+import { useBookHeadings } from "../book_headings.js";
+import { History } from "../loan_history.js";
 
 export function AccountPage() {
   const user = session.user;
@@ -132,31 +132,6 @@ function Holds({ patron }) {
   </section>`;
 }
 
-/** Titles of the books named by `items[].book`, by book name, and the `lang` of each (`langs`): the title an item
- * carries (`book_title` with `book_language`: holds and loans keep them), else asked of the catalog, once a book
- * (holds placed before they kept it). */
-export function useBookHeadings(items, { askAll = false } = {}) {
-  // The title a hold keeps (staff lists: nothing asked per row), else the catalogue's. `askAll` asks for every
-  // book all the same (a reader's own few holds): one deleted since says so rather than its old title.
-  const carried = (items || []).filter((item) => item.book_title);
-  const kept = Object.fromEntries(carried.map((item) => [item.book, { title: item.book_title, lang: titleLangOf(item) }]));
-  const names = [...new Set((items || []).filter((item) => askAll || !kept[item.book]).map((item) => item.book))].sort();
-  const asked = useAsync(async () => {
-    // A book deleted from the catalogue (404), or one the catalogue cannot answer for now, still gets a
-    // heading: it read "Loading…" for ever. Such words are the page's, in its language.
-    const untitled = (name) => (failure) =>
-      failure?.status !== 404 && kept[name]
-        ? { name, ...kept[name] }
-        : { name, title: failure?.status === 404 ? t("holds.book_removed") : t("holds.title_unavailable") };
-    const described = (book) => ({ name: book.name, title: book.title, lang: langOf(book) });
-    const books = await Promise.all(names.map((name) => api(`/v1/${name}`, { auth: false }).then(described, untitled(name))));
-    return Object.fromEntries(books.map(({ name, ...heading }) => [name, heading]));
-  }, [names.join(",")]);
-  const headings = askAll ? { ...kept, ...asked.data } : { ...asked.data, ...kept };
-  const pick = (key) => Object.fromEntries(Object.entries(headings).map(([name, heading]) => [name, heading[key]]));
-  return { titles: pick("title"), langs: pick("lang") };
-}
-
 function Fines({ patron }) {
   const fines = useAsync(
     () => fetchAll(`/v1/${patron}/fines`, { field: "fines" }).then((fines) => ({ fines, outstanding_total: sumOwed(fines) })),
@@ -186,36 +161,6 @@ function Fines({ patron }) {
         </tr>`,
       )}</tbody>
     </table></div>`}
-  </section>`;
-}
-
-export function History({ patron }) {
-  const [pages, setPages] = useState([""]);
-  const history = useAsync(async () => {
-    const loaded = [];
-    let next = "";
-    for (const token of pages) {
-      const data = await api(`/v1/${patron}/loans`, { query: { status: "LOAN_STATUS_RETURNED", page_size: HISTORY_PAGE, page_token: token } });
-      loaded.push(...(data.loans || []));
-      next = data.next_page_token || "";
-    }
-    return { loans: loaded, next };
-  }, [patron, pages.join(",")]);
-  return html`<section aria-labelledby="history-heading">
-    <h2 id="history-heading">${t("history.heading")}</h2>
-    <${ErrorNotice} error=${history.error} />
-    ${history.data && !history.data.loans.length && html`<p>${t("history.none")}</p>`}
-    ${history.data?.loans.length > 0 &&
-    html`<div class="table-wrap"><table class="stacks" data-testid="history">
-      <thead><tr><th scope="col">${t("loans.book")}</th><th scope="col">${t("history.borrowed")}</th><th scope="col">${t("history.returned")}</th></tr></thead>
-      <tbody>${history.data.loans.map(
-        (loan) => html`<tr key=${loan.name}><td lang=${titleLangOf(loan)}>${loan.book_title}</td>
-          <td data-label=${t("history.borrowed")}><${DateText} iso=${loan.issue_time} /></td>
-          <td data-label=${t("history.returned")}><${DateText} iso=${loan.return_time} /></td></tr>`,
-      )}</tbody>
-    </table></div>`}
-    ${history.data?.next &&
-    html`<button type="button" class="button quiet" onClick=${() => setPages([...pages, history.data.next])}>${t("common.more")}</button>`}
   </section>`;
 }
 

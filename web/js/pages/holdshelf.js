@@ -8,7 +8,7 @@ import { api, idOf } from "../api.js";
 import { html } from "../html.js";
 import { t, tn } from "../i18n.js";
 import { DeadlineText, ErrorNotice, Loading, useTitle } from "../components.js";
-import { useBookHeadings } from "./account.js";
+import { useBookHeadings } from "../book_headings.js";
 import { PagedCount, usePaged } from "../paging.js";
 import { branchChoices, useBranchesInUse } from "../branches.js";
 import { deskBranch } from "../receiving.js";

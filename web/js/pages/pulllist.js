@@ -11,7 +11,7 @@ import { api, idOf } from "../api.js";
 import { html } from "../html.js";
 import { t } from "../i18n.js";
 import { ErrorNotice, Loading, Notice, useAction, useTitle } from "../components.js";
-import { useBookHeadings } from "./account.js";
+import { useBookHeadings } from "../book_headings.js";
 import { PatronCell, branchFilter, useHoldPages } from "./holdshelf.js";
 import { PagedCount } from "../paging.js";
 import { branchChoices, useBranchesInUse } from "../branches.js";
