@@ -1,5 +1,5 @@
 """Holds: a patron's place in the queue for a book, the hold shelf and its pickup window; how a hold moves (what it
-records: hold_record.py; its events: hold_events.py).
+records: hold_record.py; its events: hold_events.py; back to the queue from a copy set aside: hold_requeues.py).
 
 Pure: no I/O. WAITING -> IN_TRANSIT (a copy is set aside for it: on the open shelf to be pulled, or sent from
 another branch) -> READY (received at the pickup desk: on the hold shelf until `expire_at`, the end of a library
@@ -18,17 +18,16 @@ from datetime import datetime, tzinfo
 from services.loans.domain.calendar import NO_CLOSED_DAYS, ClosedDays, end_of_open_day_after
 from services.loans.domain.hold_events import (
     HoldCancelled,
-    HoldCopyMissing,
     HoldCopyReceived,
     HoldExpired,
     HoldFulfilled,
     HoldInTransit,
-    HoldPassedOver,
     HoldPickupBranchChanged,
     HoldPlaced,
     HoldReady,
 )
-from services.loans.domain.hold_record import HoldRecord, HoldStatus
+from services.loans.domain.hold_record import HoldStatus
+from services.loans.domain.hold_requeues import HoldRequeues
 from services.support.runtime.branches import same_branch
 from services.support.runtime.errors import FailedPrecondition, NotFound
 
@@ -46,7 +45,7 @@ def sent_elsewhere(pickup_branch: str, *, desk: str) -> bool:
 
 
 @dataclass(slots=True)
-class Hold(HoldRecord):
+class Hold(HoldRequeues):
     """A hold (its fields: HoldRecord) as it moves: placed, set aside, on the hold shelf, ended."""
 
     @classmethod
@@ -197,35 +196,6 @@ class Hold(HoldRecord):
         self._touch(now)
         return True
 
-    def back_in_queue(self, copy: str, *, now: datetime) -> bool:
-        """IN_TRANSIT with `copy`, whose patron may not borrow now (blocked, expired): the catalog released the
-        copy for the next in the queue, and the hold waits again in its place (its queue order is its placing),
-        to be served once the account may borrow; its reader is told (HoldPassedOver). False when it is not so any
-        more (nothing changed)."""
-        if self.status != HoldStatus.IN_TRANSIT or self.copy != copy:
-            return False
-        previous, self.status = self.status, HoldStatus.WAITING
-        self._forget_copy()
-        self.to_pull = False
-        self.shelf_released = True
-        self.hold_shelf_branch = ""
-        self._touch(now)
-        self.events.append(HoldPassedOver(occurred_at=now, hold=self, copy=copy, previous_status=previous))
-        return True
-
-    def requeue_without_copy(self, copy: str, *, now: datetime) -> bool:
-        """Set aside with `copy` here, which the catalog no longer has set aside for it (a step cut by a crash
-        released it, or set it aside for another hold: finding C4): WAITING again at its place in the queue, for
-        the next copy to serve. No event: what happened is not the reader's doing nor a missing copy, and the
-        queue served next most often gives the hold a copy again at once. False when it is not so (unchanged)."""
-        if not self.set_aside or self.copy != copy:
-            return False
-        self.status, self.to_pull, self.shelf_released = HoldStatus.WAITING, False, True
-        self._forget_copy()
-        self.hold_shelf_branch, self.ready_at, self.expire_at = "", None, None
-        self._touch(now)
-        return True
-
     def pulled_and_sent(self, now: datetime, *, at_branch: str = "") -> bool:
         """Its copy, pulled at another branch than the pickup one (`at_branch`), was sent on: no longer to pull.
         Whether it changed."""
@@ -235,31 +205,6 @@ class Hold(HoldRecord):
         self._touch(now)
         self._in_transit(now, at_branch.strip())
         return True
-
-    def copy_missing(self, *, now: datetime, reported_by: str, copy_status: str = "LOST") -> None:
-        """Staff could not find the copy set aside for this hold (not on its shelf when pulled, never arrived), or
-        took it out of circulation (`copy_status` DAMAGED, WITHDRAWN; on the hold shelf of a READY hold too):
-        back to WAITING, at its place in the queue (its creation), with no copy nor pickup deadline, for the next
-        copy to serve (Evergreen's "mark item missing", Koha's "revert waiting status")."""
-        if not self.set_aside:
-            raise FailedPrecondition(
-                f"{self.name} is {self.status.lower()}, with no copy set aside", reason="HOLD_NOT_IN_TRANSIT"
-            )
-        missing, previous = self.copy, self.status
-        self.status, self.to_pull, self.shelf_released = HoldStatus.WAITING, False, True
-        self._forget_copy()
-        self.hold_shelf_branch, self.ready_at, self.expire_at = "", None, None
-        self._touch(now)
-        self.events.append(
-            HoldCopyMissing(
-                occurred_at=now,
-                hold=self,
-                copy=missing,
-                reported_by=reported_by,
-                copy_status=copy_status,
-                previous_status=previous,
-            )
-        )
 
     def change_pickup_branch(self, branch: str, *, now: datetime, changed_by: str) -> bool:
         """To be picked up at `branch` (a code of the library's, as kept) while it waits in the queue, at the same
