@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 
 from services.notifications.app.ports import TemplateRenderer
 from services.notifications.app.words import word
-from services.notifications.domain.batches import batch_id, batch_params, per_loan
+from services.notifications.domain.batches import batch_id, batch_params, per_loan, sms_titles
 from services.notifications.domain.notifications import Notification
 from services.notifications.domain.templates import Template
 from services.notifications.domain.wording import FALLBACK_LOCALE
@@ -46,5 +47,6 @@ class BatchWriter:
             store=self,
             renderer=self.renderer,
             max_segments=self.max_segments,
+            shorter={"book_titles": partial(sms_titles(members).within, locale)},  # whole titles, the count kept
         )
         return replace(first, id=batch_id(members), content=content, params=params, events=[])

@@ -19,10 +19,9 @@ from services.notifications.domain.wording import Titles
 MAX_BATCH = 50
 """Books one message names at most: a reader with 200 overdue loans gets four letters, not one very long one."""
 SMS_TITLES = 3
-"""Titles an SMS names before "and 17 more" (the count leads it; long titles are shortened to fit)."""
+"""Titles an SMS names at most before "and 17 more" (the count leads it; fewer when they do not fit)."""
 TITLE_IN_LIST = 40
-"""Characters of each title `book_titles` names (an SMS's list): three long titles still leave room for the
-"and 17 more" (a cut of the whole list would drop it)."""
+"""Characters of each title `book_titles` names (an SMS's list): a long first title leaves room for others."""
 _BATCH = uuid.UUID("6f0c1b52-3d5e-4f0a-9a43-0a6f5e2b7c11")
 """Namespace of a batch's id: the same notices make the same id, so a resend has the same Message-ID."""
 
@@ -127,18 +126,23 @@ def _short(title: str) -> str:
     return shortened(title, TITLE_IN_LIST) if len(title) > TITLE_IN_LIST else title
 
 
+def sms_titles(members: Sequence[Notification]) -> Titles:
+    """The titles an SMS names, each book once: `book_titles` is their words; an SMS over its segments names
+    fewer (`Titles.within`)."""
+    return Titles(tuple(_short(n.params.get("book_title", "")) for n in per_loan(members)), SMS_TITLES)
+
+
 def batch_params(members: Sequence[Notification], locale: str) -> dict[str, str]:
     """The first notice's values, and the batch's: how many books (in words), their titles (the first few, for
     an SMS), a line for each (for a letter), and the due date only when all share it (else ""); each book
     once (`per_loan`)."""
     first, loans = members[0], per_loan(members)
-    titles = tuple(_short(n.params.get("book_title", "")) for n in loans)
     due = {n.params.get("due_date", "") for n in loans}
     return {
         **first.params,
         "book_count": str(len(loans)),
         "book_count_words": books(len(loans), locale),
-        "book_titles": Titles(titles, SMS_TITLES).words(locale),
+        "book_titles": sms_titles(members).words(locale),
         "book_list": "\n".join(item(n, locale) for n in loans),
         "due_date": due.pop() if len(due) == 1 else "",
     }

@@ -287,3 +287,22 @@ async def test_notices_of_one_loan_only_go_out_as_its_latest_notice_under_the_ba
     message = BatchWriter(BATCH_TEMPLATES, renderer).message(members)
     assert message.id == batch_id(members)
     assert message.content == members[-1].content and "Saturday, 11 April 2026" in message.content.subject
+
+
+async def test_a_batch_sms_too_long_for_two_titles_names_one_whole_and_counts_the_other(
+    db, clock, renderer, catalog
+) -> None:
+    ivan = _person(db, locale="ru", time_zone="Europe/Moscow")
+    titles = [f"The Long and Winding Road of Title 22 {i}" for i in (1, 2)]
+    queued = await _tell(
+        db,
+        clock,
+        renderer,
+        catalog,
+        *(loan_notice(ivan, title=t, at=NOON + timedelta(seconds=i)) for i, t in enumerate(titles)),
+    )
+    (texts,) = [g for g in batches(queued) if g[0].channel == Channel.SMS]
+    sms = BatchWriter(BATCH_TEMPLATES, renderer, max_segments=2).message(texts)
+    assert sms.content.text.startswith("Test Library: продление (2 книги) до 28 марта 2026 ("), sms.content.text
+    assert sms.content.text.endswith(": «The Long and Winding Road of Title 22 1» и ещё 1."), sms.content.text
+    assert segments(sms.content.text) == 2
