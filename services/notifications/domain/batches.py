@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from services.notifications.domain.kinds import KINDS, Channel, Kind
@@ -18,10 +19,9 @@ from services.notifications.domain.wording import Titles
 MAX_BATCH = 50
 """Books one message names at most: a reader with 200 overdue loans gets four letters, not one very long one."""
 SMS_TITLES = 3
-"""Titles an SMS names before "and 17 more" (the count leads it; long titles are shortened to fit)."""
+"""Titles an SMS names at most before "and 17 more" (the count leads it; fewer when they do not fit)."""
 TITLE_IN_LIST = 40
-"""Characters of each title `book_titles` names (an SMS's list): three long titles still leave room for the
-"and 17 more" (a cut of the whole list would drop it)."""
+"""Characters of each title `book_titles` names (an SMS's list): a long first title leaves room for others."""
 _BATCH = uuid.UUID("6f0c1b52-3d5e-4f0a-9a43-0a6f5e2b7c11")
 """Namespace of a batch's id: the same notices make the same id, so a resend has the same Message-ID."""
 
@@ -98,21 +98,51 @@ def item(n: Notification, locale: str) -> str:
     return "- " + line.format_map(defaultdict(str, n.params))
 
 
+def _loan(n: Notification) -> str:
+    """The loan a notice is about: its `about` where it has one (reminders), else its copy's barcode (a copy is
+    on one loan at a time; issue and renewal notices name no loan), else the notice itself."""
+    barcode = n.params.get("barcode", "")
+    return n.about or (f"copy:{barcode}" if barcode else f"notice:{n.id}")
+
+
+def per_loan(members: Sequence[Notification]) -> list[Notification]:
+    """One notice per loan, in the order the loans first came: a loan told of twice in the window ("Renew all"
+    pressed twice) is the latest notice, with its facts (the latest due date) and, for a renewal, the due date
+    it had before the first ("was"), so the book is listed and counted once."""
+    by_loan: dict[str, list[Notification]] = defaultdict(list)
+    for n in members:
+        by_loan[_loan(n)].append(n)
+    return [_merged(notices) for notices in by_loan.values()]
+
+
+def _merged(notices: list[Notification]) -> Notification:
+    earliest, latest = notices[0], notices[-1]
+    if len(notices) == 1 or "previous_due_date" not in earliest.params:
+        return latest
+    return replace(latest, params={**latest.params, "previous_due_date": earliest.params["previous_due_date"]})
+
+
 def _short(title: str) -> str:
     return shortened(title, TITLE_IN_LIST) if len(title) > TITLE_IN_LIST else title
 
 
+def sms_titles(members: Sequence[Notification]) -> Titles:
+    """The titles an SMS names, each book once: `book_titles` is their words; an SMS over its segments names
+    fewer (`Titles.within`)."""
+    return Titles(tuple(_short(n.params.get("book_title", "")) for n in per_loan(members)), SMS_TITLES)
+
+
 def batch_params(members: Sequence[Notification], locale: str) -> dict[str, str]:
     """The first notice's values, and the batch's: how many books (in words), their titles (the first few, for
-    an SMS), a line for each (for a letter), and the due date only when all share it (else "")."""
-    first = members[0]
-    titles = tuple(_short(n.params.get("book_title", "")) for n in members)
-    due = {n.params.get("due_date", "") for n in members}
+    an SMS), a line for each (for a letter), and the due date only when all share it (else ""); each book
+    once (`per_loan`)."""
+    first, loans = members[0], per_loan(members)
+    due = {n.params.get("due_date", "") for n in loans}
     return {
         **first.params,
-        "book_count": str(len(members)),
-        "book_count_words": books(len(members), locale),
-        "book_titles": Titles(titles, SMS_TITLES).words(locale),
-        "book_list": "\n".join(item(n, locale) for n in members),
+        "book_count": str(len(loans)),
+        "book_count_words": books(len(loans), locale),
+        "book_titles": sms_titles(members).words(locale),
+        "book_list": "\n".join(item(n, locale) for n in loans),
         "due_date": due.pop() if len(due) == 1 else "",
     }

@@ -74,17 +74,29 @@ def shortened(value: str, keep: int) -> str:
     return cut.rstrip(" ,.;:-–—") + "…"
 
 
-def fitted(render: Callable[[Mapping[str, str]], str], values: Mapping[str, str], *, max_segments: int) -> str:
+Shortener = Callable[[int], str]
+"""A value's own way to keep within n characters, where cutting its text would break it: a list of titles
+drops whole titles into "and 7 more" rather than lose its closing quote and its count."""
+
+
+def fitted(
+    render: Callable[[Mapping[str, str]], str],
+    values: Mapping[str, str],
+    *,
+    max_segments: int,
+    shorter: Mapping[str, Shortener] | None = None,
+) -> str:
     """The SMS `render` makes of the values, plain (see `plain`), with its long values shortened until it
     takes at most `max_segments`: first each down to MIN_KEPT characters, then, when the rest of the notice
     leaves no room for that, further (down to a bare ellipsis) if that makes it fit; as short as MIN_KEPT
-    allows when nothing does (an address or a date too long: the title is not given up for nothing)."""
-    kept = dict(values)
-    text = _shortened(render, kept, plain(render(kept)), max_segments, floor=MIN_KEPT)
+    allows when nothing does (an address or a date too long: the title is not given up for nothing). A value
+    named in `shorter` is shortened by its own Shortener, the rest with `shortened`."""
+    kept, ways = dict(values), dict(shorter or {})
+    text = _shortened(render, kept, plain(render(kept)), max_segments, floor=MIN_KEPT, ways=ways)
     if _over(text, max_segments) <= 0:
         return text
-    shorter = _shortened(render, dict(kept), text, max_segments, floor=0)
-    return shorter if _over(shorter, max_segments) <= 0 else text
+    shortest = _shortened(render, dict(kept), text, max_segments, floor=0, ways=ways)
+    return shortest if _over(shortest, max_segments) <= 0 else text
 
 
 def _over(text: str, max_segments: int) -> int:
@@ -92,16 +104,27 @@ def _over(text: str, max_segments: int) -> int:
 
 
 def _shortened(
-    render: Callable[[Mapping[str, str]], str], current: dict[str, str], text: str, max_segments: int, *, floor: int
+    render: Callable[[Mapping[str, str]], str],
+    current: dict[str, str],
+    text: str,
+    max_segments: int,
+    *,
+    floor: int,
+    ways: Mapping[str, Shortener],
 ) -> str:
     """The text with `current`'s SHORTENED values cut (in place), in order, none below `floor` characters."""
     for name in SHORTENED:
         for _ in range(3):  # a cut may change the alphabet (a title with the only non-GSM letter): count again
             over = _over(text, max_segments)
             value = current.get(name, "")
-            keep = max(len(value) - over - 3, floor)  # 3: the ellipsis as "..." in GSM-7
+            # 3: the ellipsis as "..." in GSM-7; a value of its own way may fit whole (a title fewer): the next
+            # round takes off what its ellipsis turned out to need
+            keep = max(len(value) - over - (0 if name in ways else 3), floor)
             if over <= 0 or keep >= len(value) or value == "…":
                 break
-            current[name] = shortened(value, keep)
+            cut = ways[name](keep) if name in ways else shortened(value, keep)
+            if cut == value:  # as short as its own way goes
+                break
+            current[name] = cut
             text = plain(render(current))
     return text

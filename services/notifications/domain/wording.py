@@ -4,11 +4,12 @@ dates as a person reads them ("Friday, 14 March 2025, 18:00" / "пятница, 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from services.notifications.domain.sms_text import shortened
 from services.support.runtime.clock import zone_named
 from services.support.runtime.text import one_line
 
@@ -99,6 +100,19 @@ class Titles:
         if rest:
             return ", ".join(named) + more + (f"{rest}" if locale == "ru" else f"{rest} more")
         return also.join(filter(None, (", ".join(named[:-1]), named[-1]))) if named else ""
+
+    def within(self, locale: str, limit: int) -> str:
+        """The words in at most `limit` characters where they can be, still a sentence: fewer titles named (the
+        rest counted in "and 7 more"), then the first alone, shortened inside its quotes (down to "“…” and 9
+        more"). Cutting the words as a whole lost the closing quote and the count of the rest (finding B2)."""
+        if not self.titles:
+            return ""
+        for shown in range(min(self.shown, len(self.titles)), 0, -1):
+            if len(text := replace(self, shown=shown).words(locale)) <= limit:
+                return text
+        first, rest = self.titles[0], self.titles[1:]
+        room = limit - len(replace(self, titles=("", *rest), shown=1).words(locale)) - 1  # 1: the ellipsis
+        return replace(self, titles=(shortened(first, max(room, 0)), *rest), shown=1).words(locale)
 
 
 Fact = str | int | Decimal | datetime | Money | Titles

@@ -6,16 +6,20 @@ further, down to an ellipsis, rather than going over (finding NF8)."""
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterator
+from functools import partial
 
 import pytest
 
 from services.notifications.data.batch_seeds import BATCH_TEMPLATES
 from services.notifications.data.rendering import JinjaRenderer
 from services.notifications.data.template_seeds import BUILTIN
+from services.notifications.domain.batches import books
 from services.notifications.domain.kinds import Channel, Kind
 from services.notifications.domain.sms_text import MIN_KEPT, fitted, segments
 from services.notifications.domain.templates import Template
+from services.notifications.domain.wording import Titles
 from services.notifications.settings import NotificationsSettings
 
 RENDERER = JinjaRenderer()
@@ -121,3 +125,60 @@ def test_a_title_gives_way_entirely_when_nothing_else_may_be_shortened() -> None
     values = SAMPLES["ru"] | {"book_title": TITLE["ru"], "branch": "C" * 36}  # leaves room for the ellipsis only
     text = _sent(template, values)
     assert segments(text) == 2 and "книга «…» ждёт вас" in text, text
+
+
+BATCH_SMS = [t for t in SMS if t.id in BATCH_TEMPLATES]
+LIST_TITLES = {
+    "en": ("The Long and Winding Road of Title {}", "Remarkable" * 4 + " {}", "Dune {}"),
+    "ru": ("Долгая и извилистая дорога, книга {}", "Удивительная" * 4 + " {}", "Дюна {}"),
+}
+
+
+def _batch_sms(template: Template, titles: tuple[str, ...], due_date: str) -> str:
+    listed = Titles(titles, 3)
+    values = COMMON | SAMPLES[template.locale] | {"due_date": due_date, "book_titles": listed.words(template.locale),
+                                                  "book_count_words": books(len(titles), template.locale)}  # fmt: skip
+    shorter = {"book_titles": partial(listed.within, template.locale)}
+    return fitted(lambda v: RENDERER.render(template, v).text.strip(), values, max_segments=MAX_SEGMENTS,
+                  shorter=shorter)  # fmt: skip
+
+
+def _named(text: str, locale: str) -> int:
+    """Titles the SMS names whole or shortened inside quotes; the quotes must pair up."""
+    if locale == "ru":
+        assert text.count("«") == text.count("»"), text
+        return text.count("«")
+    assert text.count("“") == text.count("”") and text.count('"') % 2 == 0, text
+    return text.count("“") + text.count('"') // 2
+
+
+@pytest.mark.parametrize("template", BATCH_SMS, ids=lambda t: t.id)
+def test_a_batch_sms_names_whole_titles_and_counts_the_rest_within_its_segments(template: Template) -> None:
+    """Finding B2: the list was cut as one string, losing its closing quote and "and 7 more" (or leaving
+    "«A» и…"); now titles drop whole into the count, and a lone first title is shortened inside its quotes."""
+    locale, tail = template.locale, template.body.split("{{ book_titles }}")[-1]
+    for count, shape, due in itertools.product((2, 3, 5, 20), LIST_TITLES[locale], ("", SAMPLES[locale]["due_date"])):
+        titles = tuple(shape.format(i) for i in range(count))
+        text = _batch_sms(template, titles, due)
+        named = _named(text, locale)
+        assert segments(text) <= MAX_SEGMENTS and 1 <= named <= 3 and text.endswith(tail), text
+        assert not re.search(r"( и| and|,)(…|\.\.\.)", text), text
+        if named < count:
+            rest = count - named
+            assert (f" и ещё {rest}{tail}" if locale == "ru" else f" and {rest} more{tail}") in text, text
+        else:
+            assert "…" not in text and "..." not in text, text
+
+
+def test_the_reported_two_book_russian_sms_names_the_first_title_whole_and_counts_the_second() -> None:
+    titles = ("The Long and Winding Road of Title 22 1", "The Long and Winding Road of Title 22 2")
+    text = _batch_sms(BATCH_TEMPLATES["loan_issued_sms_ru"], titles, "6 января 2027 (ср), 02:59 MSK")  # noqa: RUF001
+    assert text.endswith(": «The Long and Winding Road of Title 22 1» и ещё 1."), text
+    assert segments(text) == 2
+
+
+def test_a_lone_title_too_long_for_the_sms_is_shortened_inside_its_quotes() -> None:
+    titles = ("A very long title of words " * 10, "Dune")
+    text = _batch_sms(BATCH_TEMPLATES["loan_renewed_sms_en"], titles, SAMPLES["en"]["due_date"])
+    assert re.search(r': "A very long title of words [^"]*\.\.\." and 1 more\.$', text), text
+    assert segments(text) == MAX_SEGMENTS

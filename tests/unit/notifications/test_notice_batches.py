@@ -31,11 +31,13 @@ BATCHED = replace(RULES, batch_window=WINDOW)
 LEASE = timedelta(seconds=30)
 
 
-def loan_notice(person, kind: Kind = Kind.LOAN_RENEWED, *, title: str = "Dead Souls", at=NOON) -> Intake:
+def loan_notice(person, kind: Kind = Kind.LOAN_RENEWED, *, title: str = "Dead Souls", at=NOON, barcode: str = "",
+                due=NOON + timedelta(days=14), was=NOON) -> Intake:  # fmt: skip
+    """A notice of a loan of its own (a copy of its own) unless `barcode` names one told of before."""
     occurrence = Occurrence(
         event_id=uuid.uuid4(), occurred_at=at, kind=kind, recipient_id=person.user_id,
-        facts={"book_title": title, "barcode": "B1", "due_date": NOON + timedelta(days=14),
-               "previous_due_date": NOON, "overdue_days": 3},
+        facts={"book_title": title, "barcode": barcode or f"B{uuid.uuid4().hex[:8]}", "due_date": due,
+               "previous_due_date": was, "overdue_days": 3},
     )  # fmt: skip
     return Intake(occurrence.event_id, occurrences=(occurrence,))
 
@@ -242,3 +244,65 @@ async def test_a_batch_claimed_by_a_process_that_crashed_is_sent_again_under_the
     await delivering.release_claims("w1", uow=db.unit_of_work())  # w1 sent it, died, and was restarted
     again = await _deliver(db, clock, renderer, Channel.EMAIL, expected=4)
     assert [message.id for message in again.sent] == [batch_id(before_the_crash)]
+
+
+async def test_a_book_renewed_twice_in_the_window_is_listed_and_counted_once_with_its_latest_due_date(
+    db, clock, renderer, catalog
+) -> None:
+    ada = _person(db)
+    weeks = [NOON + timedelta(days=14 * n) for n in range(3)]
+    first = [loan_notice(ada, title=f"Book {i}", barcode=f"C{i}", was=weeks[0], due=weeks[1],
+                         at=NOON + timedelta(seconds=i)) for i in range(5)]  # fmt: skip
+    await _tell(db, clock, renderer, catalog, *first)
+    clock.advance(timedelta(seconds=10))  # "Renew all" pressed again: the five once more, five more for the first time
+    again = [loan_notice(ada, title=f"Book {i}", barcode=f"C{i}", was=weeks[1], due=weeks[2],
+                         at=clock.now() + timedelta(seconds=i)) for i in range(5)]  # fmt: skip
+    later = [loan_notice(ada, title=f"Book {i}", barcode=f"C{i}", was=weeks[0], due=weeks[1],
+                         at=clock.now() + timedelta(seconds=i)) for i in range(5, 10)]  # fmt: skip
+    await _tell(db, clock, renderer, catalog, *again, *later)
+    clock.advance(WINDOW)
+    letters = await _deliver(db, clock, renderer, Channel.EMAIL, expected=15)
+    texts = await _deliver(db, clock, renderer, Channel.SMS, expected=15)
+    (letter,), (sms,) = letters.sent, texts.sent
+    assert letter.content.subject == "10 books renewed" and "These 10 books were renewed:" in letter.content.text
+    assert sms.content.text.startswith("Test Library: 10 books renewed")
+    lines = [line for line in letter.content.text.splitlines() if line.startswith("- ")]
+    assert [line.split("”")[0] for line in lines] == [f"- “Book {i}" for i in range(10)]
+    renewed_twice = lines[0]
+    assert "now due Saturday, 11 April 2026" in renewed_twice and "(was Saturday, 14 March 2026" in renewed_twice
+    for channel, sender in ((Channel.EMAIL, letters), (Channel.SMS, texts)):
+        rows = [n for n in db.notifications.values() if n.channel == channel]
+        assert [n.status for n in rows] == [Status.SENT] * 15
+        assert {n.provider_message_id for n in rows} == {f"<{sender.sent[0].id}@test>"}
+
+
+async def test_notices_of_one_loan_only_go_out_as_its_latest_notice_under_the_batch_id(
+    db, clock, renderer, catalog
+) -> None:
+    ada = _person(db, sms_opt_in=False)
+    later = NOON + timedelta(days=28)
+    queued = await _tell(db, clock, renderer, catalog, loan_notice(ada, barcode="C1"),
+                         loan_notice(ada, barcode="C1", due=later, at=NOON + timedelta(seconds=5)))  # fmt: skip
+    (members,) = batches(queued)
+    message = BatchWriter(BATCH_TEMPLATES, renderer).message(members)
+    assert message.id == batch_id(members)
+    assert message.content == members[-1].content and "Saturday, 11 April 2026" in message.content.subject
+
+
+async def test_a_batch_sms_too_long_for_two_titles_names_one_whole_and_counts_the_other(
+    db, clock, renderer, catalog
+) -> None:
+    ivan = _person(db, locale="ru", time_zone="Europe/Moscow")
+    titles = [f"The Long and Winding Road of Title 22 {i}" for i in (1, 2)]
+    queued = await _tell(
+        db,
+        clock,
+        renderer,
+        catalog,
+        *(loan_notice(ivan, title=t, at=NOON + timedelta(seconds=i)) for i, t in enumerate(titles)),
+    )
+    (texts,) = [g for g in batches(queued) if g[0].channel == Channel.SMS]
+    sms = BatchWriter(BATCH_TEMPLATES, renderer, max_segments=2).message(texts)
+    assert sms.content.text.startswith("Test Library: продление (2 книги) до 28 марта 2026 ("), sms.content.text
+    assert sms.content.text.endswith(": «The Long and Winding Road of Title 22 1» и ещё 1."), sms.content.text
+    assert segments(sms.content.text) == 2
