@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 
 from services.support.launcher.cli_options import (
     DEFAULT_DATA_DIR,
@@ -36,8 +36,9 @@ def status(data_dir: FoundDataDir = None) -> None:
     if recorded is None or running_launcher(data_dir) is None:
         console.print("No mesh is running.")
         raise typer.Exit(1)
-    table = Table("process", "pid", "health", "restarts", "metrics")
-    metrics = recorded.get("endpoints", {})  # a service's own port: the edge's admin has none of its metrics
+    # Piped output (a log, a CI job) is 80 columns wide: cells fold rather than end in an ellipsis, and the
+    # metrics URLs are listed below the table, each on a line of its own that is never cut.
+    table = Table(*(Column(header, overflow="fold") for header in ("process", "pid", "health", "restarts")))
     healthy = bool(recorded.get("ready"))
     if not healthy:
         console.print("The mesh is still starting.")
@@ -53,10 +54,23 @@ def status(data_dir: FoundDataDir = None) -> None:
             str(entry["pid"]),
             f"[{colour}]{health}[/{colour}]",
             str(entry.get("restarts", 0)),
-            metrics.get(f"{entry['name']} metrics", ""),
         )
     console.print(table)
+    _print_metrics_urls(recorded)
     raise typer.Exit(0 if healthy else 1)
+
+
+def _print_metrics_urls(recorded: dict[str, Any]) -> None:
+    """Each service's own /metrics URL (the edge's admin has none of its metrics), one per line, whole."""
+    endpoints = recorded.get("endpoints", {})
+    urls = [(entry["name"], endpoints.get(f"{entry['name']} metrics")) for entry in recorded["processes"]]
+    urls = [(name, url) for name, url in urls if url]
+    if not urls:
+        return
+    console.print("metrics:")
+    width = max(len(name) for name, _ in urls)
+    for name, url in urls:
+        console.print(f"  {name:<{width}}  {url}", markup=False, highlight=False, soft_wrap=True)
 
 
 def process_health(entry: dict[str, Any]) -> str:

@@ -20,9 +20,12 @@ CONNECTION_LIMIT_TYPE = (
 )
 STDOUT_LOG_TYPE = "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog"
 
-# A unary call that has not answered in a minute is stuck: a client that sends no grpc-timeout (a browser,
-# curl, the REST clients) gets that minute; one that sends its deadline gets that instead, up to an hour.
-# A client-streaming upload (an import) gets its minute once it has finished sending (grpc_upload_routes).
+# A unary call that has not answered within the per-call budget is stuck: the services' own default deadline
+# and mutation budget (BaseServiceSettings.default_deadline_seconds, mutation_budget_seconds: 30 s). A client
+# that sends no grpc-timeout (a browser, curl, the REST clients) gets that budget, which the edge forwards as
+# the call's grpc-timeout; one that sends its deadline gets that instead, up to an hour.
+CALL_BUDGET = "30s"
+# A client-streaming upload (an import) gets a minute once it has finished sending (grpc_upload_routes).
 ROUTE_TIMEOUT = "60s"
 GRPC_TIMEOUT_HEADER_MAX = "3600s"
 
@@ -117,21 +120,18 @@ def router_filter() -> Config:
 RETRY_POLICY = {"retry_on": "connect-failure,refused-stream,reset-before-request", "num_retries": 2}
 
 
-def grpc_route(prefix: str, cluster: str) -> Config:
+def grpc_route(prefix: str, cluster: str, *, stream_duration: str = CALL_BUDGET, header_offset: str = "") -> Config:
     """Route a gRPC path prefix to a cluster with the mesh's timeouts and safe retries. With a stream duration
     set, Envoy ignores the route's `timeout` for gRPC: without `max_stream_duration` too, a call that sent no
     grpc-timeout waited for an answer for ever (a hung service held a REST call until the idle timeout, 5
-    minutes, and a gRPC one without a deadline for good)."""
+    minutes, and a gRPC one without a deadline for good). `header_offset` ends a call that sent its deadline
+    that much before it, so this Envoy answers before the one in front of it does."""
+    duration = {"max_stream_duration": stream_duration, "grpc_timeout_header_max": GRPC_TIMEOUT_HEADER_MAX}
+    if header_offset:
+        duration["grpc_timeout_header_offset"] = header_offset
     return {
         "match": {"prefix": prefix},
-        "route": {
-            "cluster": cluster,
-            "max_stream_duration": {
-                "max_stream_duration": ROUTE_TIMEOUT,
-                "grpc_timeout_header_max": GRPC_TIMEOUT_HEADER_MAX,
-            },
-            "retry_policy": RETRY_POLICY,
-        },
+        "route": {"cluster": cluster, "max_stream_duration": duration, "retry_policy": RETRY_POLICY},
     }
 
 

@@ -25,7 +25,10 @@ from services.support.mesh.envoy_connections import handshake_deadline, listener
 from services.support.mesh.envoy_edge_headers import sidecar_codec_limits
 from services.support.mesh.envoy_mtls import downstream_mtls, upstream_mtls
 from services.support.mesh.envoy_resilience import guarded_cluster, outbound_routes
-from services.support.mesh.envoy_sidecar_errors import inbound_local_replies
+from services.support.mesh.envoy_sidecar_errors import (
+    INBOUND_DEADLINE_LEAD,
+    inbound_local_replies,
+)
 from services.support.mesh.topology import Topology
 from services.support.runtime.identity import CLAIMS_HEADER
 
@@ -80,7 +83,7 @@ def _inbound_listener(spec: registry.ServiceSpec, topology: Topology) -> Config:
         routes=[
             *grpc_stream_routes(spec.streaming_methods, LOCAL_APP_CLUSTER),
             *grpc_upload_routes(spec.uploading_methods, LOCAL_APP_CLUSTER),
-            grpc_route("/", LOCAL_APP_CLUSTER),
+            grpc_route("/", LOCAL_APP_CLUSTER, header_offset=INBOUND_DEADLINE_LEAD),
         ],
         http_filters=[_rbac(spec.name)],
         # Replace whatever the caller sent with the verified peer certificate's URI SAN, so the

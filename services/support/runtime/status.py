@@ -100,7 +100,11 @@ def retry_after_header(status: status_pb2.Status) -> tuple[tuple[str, str], ...]
 # shutting down or starting up (57P01-57P03), or out of connections/memory (53).
 _TRANSIENT_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53")
 _TRANSIENT_DRIVER_ERRORS = ("InternalClientError", "InterfaceError", "ConnectionDoesNotExistError")
-DATABASE_AWAY = "the database is unavailable for a moment; retry later"
+DATABASE_AWAY = "the database is unavailable for a moment; retry later (with the same request_id)"
+DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
+TEMPORARILY_UNAVAILABLE = "TEMPORARILY_UNAVAILABLE"
+_RETRY_DELAY = 1.0  # Postgres restarted by the launcher or the orchestrator is back within seconds
+_DATABASE_MODULES = ("sqlalchemy", "asyncpg")
 _OUT_OF_RESOURCES = {
     # Not "a moment": a full disk lasts until someone frees space, and the caller should say so to whom can.
     "53100": "the library's database is out of disk space; tell the administrator",
@@ -128,13 +132,33 @@ def _database_unavailable(error: BaseException) -> str:
     return DATABASE_AWAY
 
 
+def _raised_by_database(error: BaseException) -> bool:
+    """Whether a bare OSError/TimeoutError came from the database driver (a refused connect is not wrapped)."""
+    for cause in causes(error):
+        if isinstance(cause, sa_exc.SQLAlchemyError):
+            return True
+        traceback = cause.__traceback__
+        while traceback is not None:
+            if str(traceback.tb_frame.f_globals.get("__name__", "")).startswith(_DATABASE_MODULES):
+                return True
+            traceback = traceback.tb_next
+    return False
+
+
+def _retryable(message: str, reason: str, *, retry: bool = True) -> status_pb2.Status:
+    """UNAVAILABLE with the ErrorInfo and RetryInfo a peer's outage carries, so clients handle both alike."""
+    error = errors.DependencyUnavailable(message, reason=reason, retry_after=_RETRY_DELAY if retry else None)
+    return domain_status(error)
+
+
 def unexpected_status(error: BaseException) -> status_pb2.Status:
     """Status for anything that is not a domain error; never leaks internals to the caller."""
     database = database_failure(error)
     if database == code_pb2.ABORTED:
         return status_pb2.Status(code=database, message="the request collided with another one; retry it")
-    if database == code_pb2.UNAVAILABLE:
-        return status_pb2.Status(code=database, message=_database_unavailable(error))
+    if database == code_pb2.UNAVAILABLE or (isinstance(error, _TRANSIENT) and _raised_by_database(error)):
+        message = _database_unavailable(error)
+        return _retryable(message, DATABASE_UNAVAILABLE, retry=message != _OUT_OF_RESOURCES["53100"])
     if isinstance(error, grpc.aio.AioRpcError) and error.code() in (
         grpc.StatusCode.UNAVAILABLE,
         grpc.StatusCode.DEADLINE_EXCEEDED,
@@ -143,5 +167,5 @@ def unexpected_status(error: BaseException) -> status_pb2.Status:
     if isinstance(error, NotImplementedError):  # a generated base-class method nobody implemented yet
         return status_pb2.Status(code=code_pb2.UNIMPLEMENTED, message="this method is not implemented yet")
     if isinstance(error, _TRANSIENT):
-        return status_pb2.Status(code=code_pb2.UNAVAILABLE, message="temporarily unavailable; retry later")
+        return _retryable("temporarily unavailable; retry later (with the same request_id)", TEMPORARILY_UNAVAILABLE)
     return status_pb2.Status(code=code_pb2.INTERNAL, message="internal error")

@@ -1,6 +1,6 @@
 """The edge's error mapping on a real Envoy, for the local replies a running mesh is not made to produce
 on demand: a body over a limit (413), a rate limit (429), no healthy upstream (503); and a sidecar's, whose
-service cannot be reached.
+service cannot be reached or does not answer (a stopped process: a socket that accepts and never replies).
 
 The Envoy here runs the edge's own local_reply_config; the limits are real Envoy filters (buffer,
 local_ratelimit), so what is checked is what Envoy answers when such a limit is configured at the edge.
@@ -9,6 +9,9 @@ local_ratelimit), so what is checked is what Envoy answers when such a limit is 
 from __future__ import annotations
 
 import base64
+import socket
+import threading
+import time
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,9 +22,19 @@ from google.rpc import error_details_pb2, status_pb2
 
 from services.support.launcher.envoy_process import EnvoyProcess, start_envoy
 from services.support.mesh.envoy import render
-from services.support.mesh.envoy_common import Config, admin, http_connection_manager, listener
+from services.support.mesh.envoy_common import (
+    Config,
+    admin,
+    grpc_route,
+    http2_cluster,
+    http_connection_manager,
+    listener,
+)
 from services.support.mesh.envoy_edge_errors import json_local_replies
-from services.support.mesh.envoy_sidecar_errors import inbound_local_replies
+from services.support.mesh.envoy_sidecar_errors import (
+    INBOUND_DEADLINE_LEAD,
+    inbound_local_replies,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -42,7 +55,49 @@ def _rate_limit(bucket: Config | None) -> Config:
     return config
 
 
-def _config(port: int, admin_port: int, sidecar_port: int) -> Config:
+def _hung_listeners(ports: dict[str, int]) -> tuple[list[Config], list[Config]]:
+    """A sidecar whose service accepts calls and never answers (kill -STOP), with its real inbound route, and
+    an edge-like listener in front of it with the edge's route (the per-call budget, or the caller's deadline)."""
+    sidecar = http_connection_manager(
+        stat_prefix="hung",
+        routes=[grpc_route("/", "stalled", header_offset=INBOUND_DEADLINE_LEAD)],
+        http_filters=[],
+        local_reply_config=inbound_local_replies("loans"),
+    )
+    front = http_connection_manager(
+        stat_prefix="front",
+        routes=[grpc_route("/", "hung_sidecar")],
+        http_filters=[],
+        local_reply_config=json_local_replies(),
+    )
+    listeners = [
+        listener("hung", "127.0.0.1", ports["hung"], {"filters": [sidecar]}),
+        listener("front", "127.0.0.1", ports["front"], {"filters": [front]}),
+    ]
+    clusters = [
+        http2_cluster("stalled", "127.0.0.1", ports["stalled"]),
+        http2_cluster("hung_sidecar", "127.0.0.1", ports["hung"]),
+    ]
+    return listeners, clusters
+
+
+def _stalled_server() -> tuple[int, socket.socket]:
+    """A process that takes connections and never answers on them, as a stopped service's socket does."""
+    server = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    return server.getsockname()[1], server
+
+
+def _config(port: int, admin_port: int, sidecar_port: int, hung: dict[str, int]) -> Config:
     one_an_hour = {"max_tokens": 1, "tokens_per_fill": 1, "fill_interval": "3600s"}
     routes = [
         {
@@ -77,14 +132,16 @@ def _config(port: int, admin_port: int, sidecar_port: int) -> Config:
         http_filters=[],
         local_reply_config=inbound_local_replies("loans"),
     )
+    hung_listeners, hung_clusters = _hung_listeners(hung)
     return {
         "admin": admin(admin_port),
         "static_resources": {
             "listeners": [
                 listener("edge", "127.0.0.1", port, {"filters": [hcm]}),
                 listener("sidecar", "127.0.0.1", sidecar_port, {"filters": [sidecar]}),
+                *hung_listeners,
             ],
-            "clusters": [empty_cluster],
+            "clusters": [empty_cluster, *hung_clusters],
         },
     }
 
@@ -94,11 +151,17 @@ def urls(tmp_path_factory: pytest.TempPathFactory, free_port_source: Iterator[in
     """One Envoy: a listener with the edge's local replies, one with a sidecar's (its service unreachable)."""
     folder: Path = tmp_path_factory.mktemp("local-replies")
     port, admin_port, sidecar_port = next(free_port_source), next(free_port_source), next(free_port_source)
+    stalled_port, stalled = _stalled_server()
+    hung = {"hung": next(free_port_source), "front": next(free_port_source), "stalled": stalled_port}
     config_file = folder / "edge.yaml"
-    config_file.write_text(render(_config(port, admin_port, sidecar_port)))
+    config_file.write_text(render(_config(port, admin_port, sidecar_port, hung)))
     envoy: EnvoyProcess = start_envoy(config_file, admin_port=admin_port, log_path=folder / "envoy.log")
-    with envoy:
-        yield {"edge": f"http://127.0.0.1:{port}", "sidecar": f"http://127.0.0.1:{sidecar_port}"}
+    with envoy, stalled:
+        yield {
+            "edge": f"http://127.0.0.1:{port}",
+            "sidecar": f"http://127.0.0.1:{sidecar_port}",
+            **{name: f"http://127.0.0.1:{hung[name]}" for name in ("hung", "front")},
+        }
 
 
 @pytest.fixture(scope="module")
@@ -176,3 +239,47 @@ def test_a_sidecar_whose_service_is_down_answers_upstream_unavailable_with_a_ret
     info, retry = error_details_pb2.ErrorInfo(), error_details_pb2.RetryInfo()
     assert status.details[0].Unpack(info) and status.details[1].Unpack(retry)
     assert (info.reason, retry.retry_delay.seconds) == ("UPSTREAM_UNAVAILABLE", 1)
+
+
+def _timed_out(response: httpx.Response) -> tuple[str, str, str]:
+    """(grpc-status, grpc-message, ErrorInfo reason) of a gRPC answer, the reason from its details."""
+    message = urllib.parse.unquote(response.headers.get("grpc-message", ""))
+    details = response.headers.get("grpc-status-details-bin")
+    reason = ""
+    if details:
+        status = status_pb2.Status.FromString(base64.b64decode(details + "=" * (-len(details) % 4)))
+        assert (status.code, status.message) == (int(response.headers["grpc-status"]), message)
+        info = error_details_pb2.ErrorInfo()
+        reason = info.reason if status.details and status.details[0].Unpack(info) else ""
+    return response.headers.get("grpc-status", ""), message, reason
+
+
+HUNG = ("4", "the loans service did not answer in time", "UPSTREAM_TIMEOUT")
+
+
+def _call(url: str, headers: dict[str, str]) -> tuple[tuple[str, str, str], float]:
+    began = time.monotonic()
+    with httpx.Client(http2=False, timeout=90) as client:
+        response = client.post(f"{url}/athenaeum.loans.v1.LoansService/ListLoans", headers=headers, content=b"")
+    return _timed_out(response), time.monotonic() - began
+
+
+def test_a_hung_service_behind_the_edge_answers_upstream_timeout_at_the_callers_deadline(
+    urls: dict[str, str],
+) -> None:
+    """The edge's timer for the same deadline starts first: the sidecar ends the call a little before it, so the
+    caller reads the documented Status, not Envoy's "downstream duration timeout"."""
+    answer, seconds = _call(urls["front"], {**GRPC, "grpc-timeout": "3S"})
+    assert answer == HUNG
+    assert 2.5 < seconds < 3.5
+
+
+def test_a_hung_service_answers_a_call_without_a_deadline_within_the_services_own_budget(
+    urls: dict[str, str],
+) -> None:
+    """A REST client at the edge sets no deadline: the edge waited 60 s, then answered "downstream duration
+    timeout"; now the edge's per-call budget (the services' own 30 s) rides on as grpc-timeout, and the sidecar
+    answers just before it."""
+    answer, seconds = _call(urls["front"], GRPC)
+    assert answer == HUNG
+    assert 29 < seconds < 30.5

@@ -15,6 +15,8 @@ from typing import Any
 import grpc
 import pytest
 import sqlalchemy as sa
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from athenaeum.loans.v1 import loans_pb2, resources_pb2
@@ -145,3 +147,28 @@ async def test_a_claim_left_by_the_outage_is_freed_without_a_retry_once_the_data
             break
         await asyncio.sleep(0.1)
     assert await ledger.seen(uuid.UUID(request_id)) is None
+
+
+def _refusal(error: grpc.aio.AioRpcError) -> tuple[str, str, str, float, str]:
+    """(code, message, ErrorInfo reason, RetryInfo seconds, Retry-After) of a refused call."""
+    status = rpc_status.from_call(error)
+    assert status is not None, "no google.rpc.Status details"
+    info, retry = error_details_pb2.ErrorInfo(), error_details_pb2.RetryInfo()
+    for detail in status.details:
+        detail.Unpack(info) or detail.Unpack(retry)
+    delay = retry.retry_delay.ToTimedelta().total_seconds()
+    after = dict(error.trailing_metadata() or ()).get("retry-after", "")
+    return error.code().name, status.message, info.reason, delay, str(after)
+
+
+async def test_every_refusal_during_the_outage_says_the_same_and_when_to_retry(restarted: Restarted) -> None:
+    """Whether the driver meets the stop mid-statement or is refused at connect, the client reads one answer."""
+    refusals = []
+    for _ in range(3):  # the first run meets the stop; the others find the database gone
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            request = loans_pb2.PayFineRequest(name="fines/f", amount="3.00", request_id=str(uuid.uuid4()))
+            await restarted.stub(request, timeout=10)
+        refusals.append(_refusal(caught.value))
+    message = "the database is unavailable for a moment; retry later (with the same request_id)"
+    assert set(refusals) == {("UNAVAILABLE", message, "DATABASE_UNAVAILABLE", 1.0, "1")}
+    await restarted.start()

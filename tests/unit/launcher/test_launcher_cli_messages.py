@@ -12,6 +12,7 @@ from typing import Any
 
 import grpc
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from services.support.launcher import cli, cli_running, state
@@ -268,5 +269,34 @@ def test_status_lists_each_services_metrics_url(tmp_path: Path, monkeypatch: pyt
     result = CliRunner().invoke(cli.app, ["status", "--data-dir", str(tmp_path)], env={"COLUMNS": "200"})
 
     assert result.exit_code == 0, result.output
-    (row,) = [line for line in result.output.splitlines() if "loans" in line]
-    assert url in row and "SERVING" in row
+    assert any("loans" in line and "SERVING" in line for line in result.output.splitlines())
+    assert "  loans  http://127.0.0.1:7108/metrics" in result.output.splitlines()
+
+
+def test_status_never_cuts_a_metrics_url_or_a_health_in_an_80_column_console(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Piped output (a log, a CI job) is 80 columns wide: the URL was cut to `http://127.0.0.1:…`."""
+    from services.support.launcher import cli_options, cli_tools
+
+    urls = {name: f"http://127.0.0.1:74{index:02}/metrics" for index, name in enumerate(("users", "notifications"))}
+    processes = [
+        {"name": name, "pid": 123456, "create_time": 0.0, "role": "service", "health_target": name}
+        for name in (*urls, "notifications-sidecar")
+    ]
+    endpoints = {f"{name} metrics": url for name, url in urls.items()}
+    state.state_path(tmp_path).write_text(json.dumps({"ready": True, "endpoints": endpoints, "processes": processes}))
+    monkeypatch.setattr(state, "running_launcher", lambda data_dir: 1)
+    monkeypatch.setattr(state, "is_same_process", lambda pid, create_time: True)
+    monkeypatch.setattr(cli_tools, "process_health", lambda entry: "SERVING (messaging NOT_SERVING)")
+    monkeypatch.setattr(cli_options.console, "width", 80)
+
+    with cli_options.console.capture() as captured, pytest.raises(typer.Exit):
+        cli_tools.status(tmp_path)
+
+    output = captured.get()
+    assert "…" not in output
+    for name, url in urls.items():
+        assert f"  {name:<13}  {url}" in output.splitlines()
+    cells = "".join(line.split("│")[3].strip() for line in output.splitlines() if line.count("│") > 3)
+    assert "SERVING(messagingNOT_SERVING)" in cells.replace(" ", "")

@@ -1,4 +1,4 @@
-"""Every route into a service ends a call that gets no answer: unary calls after the route's minute (or the
+"""Every route into a service ends a call that gets no answer: unary calls after the per-call budget (or the
 client's grpc-timeout), uploads a minute after they finish sending, streams only when their client ends them."""
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ import pytest
 import yaml
 
 from services.support.mesh import registry
-from services.support.mesh.envoy_common import GRPC_TIMEOUT_HEADER_MAX, ROUTE_TIMEOUT
+from services.support.mesh.envoy_common import CALL_BUDGET, GRPC_TIMEOUT_HEADER_MAX, ROUTE_TIMEOUT
 from services.support.mesh.envoy_sidecar import LOCAL_APP_CLUSTER
+from services.support.mesh.envoy_sidecar_errors import INBOUND_DEADLINE_LEAD
 
 ENVOY_DIR = Path(__file__).resolve().parents[3] / "envoy"
 STREAMING = {path for spec in registry.SERVICES for path in spec.streaming_methods}
@@ -49,7 +50,18 @@ def test_a_call_that_gets_no_answer_ends(config: str) -> None:
             assert action["timeout"] == ROUTE_TIMEOUT and "max_stream_duration" not in action, path
         elif route in unary:
             duration = action["max_stream_duration"]
-            assert duration == {
-                "max_stream_duration": ROUTE_TIMEOUT,
-                "grpc_timeout_header_max": GRPC_TIMEOUT_HEADER_MAX,
-            }
+            expected = {"max_stream_duration": CALL_BUDGET, "grpc_timeout_header_max": GRPC_TIMEOUT_HEADER_MAX}
+            if config != "edge" and route["match"].get("prefix") == "/":  # the way in from the edge
+                expected["grpc_timeout_header_offset"] = INBOUND_DEADLINE_LEAD
+            assert duration == expected, route["match"]
+
+
+def test_a_call_without_a_deadline_waits_the_services_own_budget_not_a_minute() -> None:
+    """A desk's REST call to a hung service waited 60 s; the services give a call 30 s (their default deadline
+    and mutation budget), and the edge's stream duration is that budget."""
+    from services.support.runtime.settings import BaseServiceSettings
+
+    fields = BaseServiceSettings.model_fields
+    budget = float(CALL_BUDGET.removesuffix("s"))
+    assert budget == fields["default_deadline_seconds"].default == fields["mutation_budget_seconds"].default
+    assert float(INBOUND_DEADLINE_LEAD.removesuffix("s")) < 1

@@ -20,10 +20,15 @@ def _inbound_mappers(service: str) -> dict[int, dict[str, Any]]:
     config = yaml.safe_load((ROOT / "envoy" / f"{service}.yaml").read_text())
     (inbound,) = [item for item in config["static_resources"]["listeners"] if item["name"] == "inbound"]
     manager = inbound["filter_chains"][0]["filters"][0]["typed_config"]
-    return {
-        mapper["filter"]["status_code_filter"]["comparison"]["value"]["default_value"]: mapper
-        for mapper in manager["local_reply_config"]["mappers"]
-    }
+    return {_status_of(mapper["filter"]): mapper for mapper in manager["local_reply_config"]["mappers"]}
+
+
+def _status_of(matches: dict[str, Any]) -> int:
+    """The HTTP status a mapper's filter compares with (alone, or as one filter of an or_filter)."""
+    if "or_filter" in matches:
+        (status,) = [_status_of(item) for item in matches["or_filter"]["filters"] if "status_code_filter" in item]
+        return status
+    return matches["status_code_filter"]["comparison"]["value"]["default_value"]
 
 
 def _reply(mapper: dict[str, Any]) -> tuple[dict[str, str], status_pb2.Status]:
@@ -54,3 +59,13 @@ def test_a_timeout_and_a_garbled_answer_carry_their_own_reasons_and_no_retry() -
 
 def test_a_refusal_of_rbac_keeps_envoys_own_permission_denied() -> None:
     assert 403 not in _inbound_mappers("loans")
+
+
+@pytest.mark.parametrize("service", [spec.name for spec in registry.SERVICES])
+def test_a_hung_service_is_answered_upstream_timeout_whichever_timer_ended_the_call(service: str) -> None:
+    """A stream's duration running out (DT) or a route's timeout (UT) is answered by Envoy's own code path; a
+    gRPC caller's answer is HTTP 200 with grpc-status 4, so the mapper also keys on the response flags."""
+    mapper = _inbound_mappers(service)[504]
+    (flags,) = [item for item in mapper["filter"]["or_filter"]["filters"] if "response_flag_filter" in item]
+    assert set(flags["response_flag_filter"]["flags"]) == {"DT", "UT"}
+    assert mapper["body_format_override"]["text_format"] == f"the {service} service did not answer in time"

@@ -1,10 +1,13 @@
+import asyncio
+
 import asyncpg
 import grpc
 from google.rpc import code_pb2, error_details_pb2
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from services.support.runtime import errors
-from services.support.runtime.status import domain_status, unexpected_status
+from services.support.runtime.status import domain_status, retry_after_header, unexpected_status
 
 
 def _unpack(status, detail_type):
@@ -90,12 +93,55 @@ def test_a_database_out_of_disk_space_says_so_instead_of_for_a_moment() -> None:
             "the library's database has no connection to spare; retry later"
         ),
         asyncpg.exceptions.CannotConnectNowError("the database system is starting up"): (
-            "the database is unavailable for a moment; retry later"
+            "the database is unavailable for a moment; retry later (with the same request_id)"
         ),
     }
     for driver_error, message in cases.items():
         status = unexpected_status(_wrapped(driver_error))
         assert (status.code, status.message) == (code_pb2.UNAVAILABLE, message), driver_error
+
+
+def _reason_and_delay(status) -> tuple[str, float | None]:
+    info, retry = _unpack(status, error_details_pb2.ErrorInfo), _unpack(status, error_details_pb2.RetryInfo)
+    return info.reason if info else "", retry.retry_delay.ToTimedelta().total_seconds() if retry else None
+
+
+def test_a_database_outage_carries_one_reason_and_a_retry_delay_whatever_the_driver_raised() -> None:
+    async def refused_connect() -> BaseException:
+        engine = create_async_engine("postgresql+asyncpg://u:p@127.0.0.1:9/db", connect_args={"timeout": 2})
+        try:
+            async with engine.connect():
+                pass
+        except Exception as error:  # the bare OSError a stopped Postgres gives
+            return error
+        finally:
+            await engine.dispose()
+        raise AssertionError("nothing listens on port 9")
+
+    refused = asyncio.run(refused_connect())
+    assert isinstance(refused, OSError)
+    statuses = [
+        unexpected_status(refused),
+        unexpected_status(_wrapped(asyncpg.exceptions.CannotConnectNowError("the database system is starting up"))),
+        unexpected_status(_wrapped(asyncpg.exceptions.AdminShutdownError("terminating connection"))),
+    ]
+    for status in statuses:
+        assert status.code == code_pb2.UNAVAILABLE
+        assert status.message == "the database is unavailable for a moment; retry later (with the same request_id)"
+        assert _reason_and_delay(status) == ("DATABASE_UNAVAILABLE", 1.0)
+        assert retry_after_header(status) == (("retry-after", "1"),)
+
+
+def test_a_full_disk_names_the_database_but_promises_no_quick_retry() -> None:
+    status = unexpected_status(_wrapped(asyncpg.exceptions.DiskFullError("could not extend file")))
+    assert _reason_and_delay(status) == ("DATABASE_UNAVAILABLE", None)
+
+
+def test_an_outage_elsewhere_is_retryable_without_blaming_the_database() -> None:
+    status = unexpected_status(TimeoutError())
+    assert status.code == code_pb2.UNAVAILABLE
+    assert "database" not in status.message and "with the same request_id" in status.message
+    assert _reason_and_delay(status) == ("TEMPORARILY_UNAVAILABLE", 1.0)
 
 
 def test_a_serialization_failure_is_a_conflict_to_retry() -> None:
