@@ -81,7 +81,9 @@ async def test_an_attempt_that_succeeds_at_once_builds_no_retrier(monkeypatch: p
     assert await retry_forever(attempt, what="outbox relay", first=0) == "published"
 
 
-async def test_a_first_failure_is_logged_reported_and_waited_on_as_attempt_one(caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_first_failure_is_logged_reported_and_waited_on_as_attempt_one(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     calls: list[str] = []
 
     async def attempt() -> str:
