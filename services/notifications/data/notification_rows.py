@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -56,8 +57,9 @@ def to_row(n: Notification) -> dict[str, Any]:
     }
 
 
-def to_notification(row: sa.Row[Any]) -> Notification:
-    m = row._mapping
+def to_notification(row: sa.Row[Any] | Mapping[str, Any]) -> Notification:
+    """From SQLAlchemy's row or a row read by column name (its mapping, or the driver's record)."""
+    m = row._mapping if isinstance(row, sa.Row) else row
     return Notification(
         id=m["id"],
         recipient_id=m["recipient_id"],

@@ -21,6 +21,7 @@ from services.notifications.domain.notifications import (
     NotificationNotFound,
     Status,
 )
+from services.support.runtime.driver import DriverStatement
 from services.support.runtime.repository import TrackingRepository
 from services.support.runtime.upkeep import BATCH_ROWS
 
@@ -109,11 +110,15 @@ _CLAIM_SIBLINGS = (
     .returning(*_COLUMNS)
 )
 """The notices of the readers and kinds just claimed that go out with them (found by the recipient's index)."""
-_QUEUED_ABOUT = sa.select(*_COLUMNS).where(
-    table.c.status == Status.QUEUED.value,
-    table.c.about != "",
-    table.c.about == sa.any_(sa.bindparam("about", type_=ARRAY(sa.Text))),
+_QUEUED_ABOUT = DriverStatement(
+    sa.select(*_COLUMNS).where(
+        table.c.status == Status.QUEUED.value,
+        table.c.about != "",
+        table.c.about == sa.any_(sa.bindparam("about", type_=ARRAY(sa.Text))),
+    ),
+    read=True,
 )
+"""Asked by every event that ends a loan or a hold: on the driver when the unit of work has its connection."""
 _QUEUED_OF = sa.select(*_COLUMNS).where(
     table.c.status == Status.QUEUED.value,
     table.c.recipient_id == sa.bindparam("recipient"),
@@ -231,7 +236,7 @@ class SqlNotificationRepository(TrackingRepository):
         return [to_notification(row) for row in rows]
 
     async def queued_about(self, about: Iterable[str]) -> list[Notification]:
-        rows = (await self.session.execute(_QUEUED_ABOUT, {"about": list(about)})).all()
+        rows = await self._fetch(_QUEUED_ABOUT, {"about": list(about)})
         return [self._track(to_notification(row)) for row in rows]
 
     async def queued_of(self, recipient_id: uuid.UUID, channel: Channel) -> list[Notification]:

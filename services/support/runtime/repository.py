@@ -80,6 +80,11 @@ class DriverAccess:
         """A read-write unit of work's own transaction (not a single-write block's lone statement)."""
         return self.carry is not None and self.writing is None
 
+    def reads(self) -> DriverAccess:
+        """The same connection for the reads marked `read` alone: a repository whose writes stay on the session
+        (they neither carry events nor count as a single-write block's write)."""
+        return DriverAccess(self.connection, read_only=True, lock=self.lock)
+
 
 Statement = DriverStatement | sa.Executable
 """What a repository runs: a DriverStatement runs on the driver when the unit of work has its connection."""

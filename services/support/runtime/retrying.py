@@ -26,7 +26,15 @@ async def retry_forever(
 ) -> T:
     """Await `attempt()` until it returns; after each failure (any Exception, never a cancellation) log it, run
     `on_failure`, then wait `first` seconds, doubling each time up to `most`, plus up to `first` of jitter; a set
-    `wake` event ends a wait early (and is cleared)."""
+    `wake` event ends a wait early (and is cleared).
+
+    The first attempt runs before any of tenacity's machinery is built: the outbox relay calls this on every
+    pass, nearly always to succeed at once, and building the retrier cost ~1 % of loans' busy time and ~1.6 %
+    of the catalog's. A first failure is handed to tenacity as its attempt 1, so what follows is as before."""
+    try:
+        return await attempt()
+    except Exception as error:
+        failed: list[Exception] = [error]
 
     async def sleep(seconds: float) -> None:
         if wake is None:
@@ -45,6 +53,8 @@ async def retry_forever(
             await on_failure()
 
     async def call() -> T:  # a coroutine function, whatever `attempt` is: tenacity would not await a lambda's result
+        if failed:
+            raise failed.pop()  # the attempt already made: logged, reported and waited on as tenacity's first
         return await attempt()
 
     retrying = tenacity.AsyncRetrying(

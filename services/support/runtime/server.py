@@ -18,6 +18,7 @@ from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
 from grpc_reflection.v1alpha._async import ReflectionServicer
 
+from services.support.runtime import tracing
 from services.support.runtime.access import api_service_names, policy_for
 from services.support.runtime.admission import admission_of
 from services.support.runtime.auth import AccessPolicy, RevocationFeed, RevocationList
@@ -33,7 +34,7 @@ from services.support.runtime.probes import LIVENESS_SERVICE
 from services.support.runtime.request_ledger import RequestLedger
 from services.support.runtime.settings import BaseServiceSettings
 from services.support.runtime.telemetry import configure_logging, start_metrics_endpoint
-from services.support.runtime.tracing import client_interceptors, configure_tracing, shutdown_tracing
+from services.support.runtime.tracing import configure_tracing, shutdown_tracing
 
 log = logging.getLogger("athenaeum.server")
 
@@ -105,8 +106,11 @@ class ServiceApp:
 def mesh_channel(settings: BaseServiceSettings) -> grpc.aio.Channel:
     """Calls to peers leave through our sidecar's loopback listener, which adds our mTLS identity; each names
     the user it is made for, if any (the callee's audit events name them)."""
+    if not tracing.recording():  # one interceptor: the trace context rides beside the user's name
+        alone = cast(grpc.aio.ClientInterceptor, OnBehalfInterceptor(carry_trace=True))
+        return grpc.aio.insecure_channel(settings.mesh_url, interceptors=[alone])
     on_behalf = cast(grpc.aio.ClientInterceptor, OnBehalfInterceptor())  # the stubs know no concrete interceptor
-    return grpc.aio.insecure_channel(settings.mesh_url, interceptors=[*client_interceptors(), on_behalf])
+    return grpc.aio.insecure_channel(settings.mesh_url, interceptors=[*tracing.client_interceptors(), on_behalf])
 
 
 def listen_address(settings: BaseServiceSettings) -> str:
