@@ -25,9 +25,11 @@ def notifications_settings() -> dict[str, str]:
 
 
 def _renewal(patron: Patron, title: str) -> loans.LoanRenewed:
+    """A renewal of a loan of its own copy (a batch names each copy once: the same barcode twice is one loan)."""
     now = datetime.now(UTC)
+    barcode = f"31{uuid.uuid4().int % 10**9:09d}"
     loan = resources_pb2.Loan(name=f"loans/{uuid.uuid4()}", patron=patron.name, book_title=title,
-                              barcode="31000000001", due_time=timestamp(now + timedelta(days=14)))  # fmt: skip
+                              barcode=barcode, due_time=timestamp(now + timedelta(days=14)))  # fmt: skip
     return loans.LoanRenewed(event_id=str(uuid.uuid4()), occur_time=timestamp(now), loan=loan,
                              previous_due_time=timestamp(now))  # fmt: skip
 
