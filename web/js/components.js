@@ -94,6 +94,20 @@ export function useTitle(title) {
   }, [title]);
 }
 
+/** A search form's state: it starts as what the route shows and follows the route when it changes (Back,
+ * Forward, a link), but never on the first render: an effect run after the first paint wiped what a quick
+ * hand (or a test) had already typed, and Enter then searched for nothing. */
+export function useRouteForm(shown, key) {
+  const [form, setForm] = useState(shown);
+  const seen = useRef(key);
+  useEffect(() => {
+    if (seen.current === key) return;
+    seen.current = key;
+    setForm(shown);
+  }, [key]);
+  return [form, setForm];
+}
+
 export function Loading() {
   return html`<p class="loading" role="status">${t("common.loading")}</p>`;
 }

@@ -83,10 +83,15 @@ async def test_while_the_relay_refuses_the_sender_the_notices_stay_queued_and_on
         sender = _sender(relay)
         settings = DispatchSettings(worker="w1", concurrency=8, poll_seconds=0.01)
         dispatcher = Dispatcher(Channel.EMAIL, sender, uow=db.unit_of_work, clock=clock, rules=RULES, settings=settings)
+        CHANNEL_UP.labels("email").set(1)  # another test may have left it down
         with caplog.at_level(logging.ERROR, logger="athenaeum.notifications.delivery"):
             task = asyncio.create_task(dispatcher.run())
-            await asyncio.sleep(1.0)
-            assert CHANNEL_UP.labels("email")._value.get() == 0
+            # Down once the first send is refused; each of the five sends then hands its claim back (a slow,
+            # loaded machine takes its time: wait for that, not for a fixed second).
+            async with asyncio.timeout(15):
+                while CHANNEL_UP.labels("email")._value.get() != 0 or db.claims:  # noqa: ASYNC110 (a fake database)
+                    await asyncio.sleep(0.02)
+            await asyncio.sleep(0.2)  # nothing is claimed again while the channel stays down
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
         await sender.close()

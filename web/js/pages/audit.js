@@ -1,12 +1,12 @@
 // The audit trail for staff: who did what, to which record, and when (ListEvents over the events service's
 // AUDIT log, newest first, a page at a time). Filters: a resource (a patron, a loan, a copy: every event that
 // names it, its subject or its attributes), an actor, a type; the patron and copy pages link here.
-import { useEffect, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import { api, idOf } from "../api.js";
 import { html } from "../html.js";
 import { formatDateTime, t } from "../i18n.js";
 import { href, navigate } from "../router.js";
-import { ErrorNotice, Loading, NotYetAvailable, useAsync, useTitle } from "../components.js";
+import { ErrorNotice, Loading, NotYetAvailable, useAsync, useRouteForm, useTitle } from "../components.js";
 
 const PAGE = 50;
 const CATEGORIES = ["EVENT_CATEGORY_AUDIT", "EVENT_CATEGORY_ACTIVITY", ""];
@@ -34,10 +34,9 @@ function criteriaFrom(query) {
 export function AuditPage({ route }) {
   const criteria = criteriaFrom(route.query);
   const key = JSON.stringify(criteria);
-  const [form, setForm] = useState(criteria);
+  const [form, setForm] = useRouteForm(criteria, key); // Back, Forward, a link to another record: the form says what is shown
   const [loadedPages, setPages] = useState({ key, tokens: [""] });
   const pages = loadedPages.key === key ? loadedPages.tokens : [""]; // other filters: from their first page again
-  useEffect(() => setForm(criteria), [key]); // Back, Forward, a link to another record: the form says what is shown
   useTitle(t("audit.title"));
   const events = useAsync(async () => {
     const loaded = [];

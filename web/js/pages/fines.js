@@ -1,11 +1,11 @@
 // Fines for staff: every fine (or one patron's) in a status, a page at a time with how many are shown, each
 // outstanding one with pay and waive. Filters: a patron (card number or e-mail) and a status.
-import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
+import { useLayoutEffect, useRef, useState } from "preact/hooks";
 import { api, idOf } from "../api.js";
 import { html } from "../html.js";
 import { amountForTyping, fieldText, fineText, formatMoney, language, t, typedAmount } from "../i18n.js";
 import { navigate } from "../router.js";
-import { DateText, ErrorNotice, Loading, Money, TotalOwed, markedTitle, useAction, useAsync, useOverdueLoanTitles, useTitle } from "../components.js";
+import { DateText, ErrorNotice, Loading, Money, TotalOwed, markedTitle, useAction, useAsync, useOverdueLoanTitles, useRouteForm, useTitle } from "../components.js";
 import { PagedCount, sumDecimals, usePaged } from "../paging.js";
 
 const OUTSTANDING = "FINE_STATUS_OUTSTANDING";
@@ -14,8 +14,7 @@ const STATUSES = [OUTSTANDING, "FINE_STATUS_PAID", "FINE_STATUS_WAIVED", ""];
 export function FinesPage({ route }) {
   const who = route.query.get("patron") || "";
   const status = route.query.has("status") ? route.query.get("status") : OUTSTANDING;
-  const [form, setForm] = useState({ who, status });
-  useEffect(() => setForm({ who, status }), [who, status]); // Back and Forward: the form says what is shown
+  const [form, setForm] = useRouteForm({ who, status }, `${who}\n${status}`); // Back and Forward: the form says what is shown
   useTitle(t("fines.staff_title"));
   const patron = useAsync(() => (who ? findPatron(who) : Promise.resolve(null)), [who]);
   function submit(event) {

@@ -1,10 +1,10 @@
 // Patron look-up for staff (by name, email, phone or card number) and one patron's loans, holds and fines.
-import { useEffect, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import { api, idOf } from "../api.js";
 import { html } from "../html.js";
 import { t, tn } from "../i18n.js";
 import { href, navigate } from "../router.js";
-import { DateText, DeadlineText, ErrorNotice, Loading, NotFound, Notice, namesNothing, useAsync, useTitle } from "../components.js";
+import { DateText, DeadlineText, ErrorNotice, Loading, NotFound, Notice, namesNothing, useAsync, useRouteForm, useTitle } from "../components.js";
 import { useBookHeadings } from "../book_headings.js";
 import { History } from "../loan_history.js";
 import { FinesTable } from "./fines.js";
@@ -16,8 +16,7 @@ import { useHeadingFocusWhenReady } from "../a11y.js";
 
 export function PatronsPage({ route }) {
   const query = route.query.get("q") || "";
-  const [text, setText] = useState(query);
-  useEffect(() => setText(query), [query]); // Back and Forward: the box says what the results are for
+  const [text, setText] = useRouteForm(query, query); // Back and Forward: the box says what the results are for
   useTitle(t("patrons.title"));
   const users = usePaged(
     (page_token) =>
