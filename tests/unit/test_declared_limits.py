@@ -83,3 +83,14 @@ def test_a_patron_category_declares_the_32_characters_accounts_and_rules_take() 
     rule = loans_resources_pb2.CirculationRule(patron_category=longest + "C", item_type="BOOK")
     with pytest.raises(InvalidArgument, match="at most 32 characters"):
         check_request(loans_pb2.CreateCirculationRuleRequest(circulation_rule=rule))
+
+
+def test_a_reader_s_preferences_may_name_every_kind_and_kinds_still_to_come() -> None:
+    """The map held at most 20 entries, exactly the kinds there were: the next kind would have made a client that
+    names every kind refused (INVALID_ARGUMENT) until the contract changed."""
+    max_length, max_items = _declared(users_pb2.NotificationPreferences.DESCRIPTOR, "kinds")
+    assert max_items >= 2 * len(users_validation.NOTIFICATION_KINDS)
+    assert max_length >= max(len(kind) for kind in users_validation.NOTIFICATION_KINDS)
+    every = {kind: users_pb2.ChannelChoice(email=True) for kind in users_validation.NOTIFICATION_KINDS}
+    preferences = users_pb2.NotificationPreferences(email_opt_in=True, kinds=every)
+    check_request(users_pb2.UpdateUserRequest(user=users_pb2.User(notification_preferences=preferences)))

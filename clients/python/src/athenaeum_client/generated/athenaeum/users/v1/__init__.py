@@ -675,7 +675,7 @@ class NotificationPreferences(betterproto2.Message):
     "password_changed", "password_reset", "session_revoked", "email_changed", "phone_changed" (security
     notices: sent whatever the choice, an address change to the previous address), "message" (from staff),
     "new_book_by_author" (a book by an author the reader follows).
-    At most 20 entries.
+    At most 64 entries (room for kinds to come: a client may name every kind there is).
     """
 
 
