@@ -14,7 +14,13 @@ from datetime import datetime
 
 from services.loans.app.peers import Catalog
 from services.loans.app.ports import LoansUnitOfWork
-from services.loans.domain.rule_keys import RulesBehindCatalog, RulesFollowed, follow_deletion, follow_rename
+from services.loans.domain.rule_keys import (
+    RulesBehindCatalog,
+    RulesFollowed,
+    follow_deletion,
+    follow_rename,
+    unlisted_keys,
+)
 from services.loans.domain.rules import CirculationRule
 from services.support.runtime.clock import Clock
 from services.support.runtime.errors import DependencyUnavailable
@@ -92,11 +98,14 @@ async def follow_item_type_deletion(
     return followed
 
 
-async def rules_following(item_type: str, renamed_at: datetime | None, *, uow: LoansUnitOfWork) -> None:
+async def rules_following(
+    item_type: str, renamed_at: datetime | None, *, uow: LoansUnitOfWork, catalog: Catalog
+) -> None:
     """A copy whose item type took its code in a rename at `renamed_at` waits (briefly, outside any transaction)
     for the rules to follow that rename, which they do off the catalog's event within moments: matched before,
     its new code would find none of the type's rules and lend it by the "*" default for the whole loan. Still
-    behind after the wait: RulesBehindCatalog (the issue puts the copy back; a retry lends it)."""
+    unrecorded after the wait, the rename may have been followed by a process that records none
+    (`_followed_unrecorded`); else RulesBehindCatalog (the issue puts the copy back; a retry lends it)."""
     if renamed_at is None:
         return
     deadline = time.monotonic() + RULES_FOLLOW_WAIT_SECONDS
@@ -107,8 +116,39 @@ async def rules_following(item_type: str, renamed_at: datetime | None, *, uow: L
             return
         except RulesBehindCatalog:
             if time.monotonic() >= deadline:
-                raise
+                break
         await asyncio.sleep(RULES_FOLLOW_POLL_SECONDS)
+    await _followed_unrecorded(item_type, renamed_at, uow=uow, catalog=catalog)
+
+
+async def _followed_unrecorded(item_type: str, renamed_at: datetime, *, uow: LoansUnitOfWork, catalog: Catalog) -> None:
+    """A loans release from before renames were recorded (loans migration 0023), still running in a rolling
+    upgrade, re-keys the rules on the rename's event and takes it: no record ever comes. Rules keyed only by codes
+    the catalog lists are behind no rename (one not followed leaves them keyed by the old code, listed no more):
+    the rename is recorded as followed, as its event would have, and the copy lent. A rule keyed by an unlisted
+    code, or a catalog not answering: RulesBehindCatalog, as before."""
+    try:
+        listed = await catalog.item_type_codes()  # asked before the rules are read: a peer call, no transaction
+    except DependencyUnavailable:
+        raise RulesBehindCatalog(item_type) from None
+    async with uow:
+        if unlisted := unlisted_keys(await uow.rules.all(), listed):
+            log.warning(
+                "item type %s renamed at %s: the rules are still keyed by %s, which the catalog does not list "
+                "(a rename on its way, or a rule for a type gone)",
+                item_type,
+                renamed_at.isoformat(),
+                ", ".join(sorted(unlisted)),
+            )
+            raise RulesBehindCatalog(item_type)
+        await uow.rules.follow_rename(item_type, renamed_at=renamed_at)
+        await uow.commit()
+    log.warning(
+        "item type %s renamed at %s: no record that the rules followed it (an older loans process took the event?); "
+        "they name only listed types, so it is recorded as followed",
+        item_type,
+        renamed_at.isoformat(),
+    )
 
 
 async def _listed(code: str, catalog: Catalog) -> bool | None:

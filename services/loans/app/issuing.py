@@ -204,7 +204,7 @@ async def _lend(
     title = copy.book_title
     current = known_then_read(loan)
     try:
-        await rules_following(copy.item_type, copy.item_type_renamed_at, uow=uow)
+        await rules_following(copy.item_type, copy.item_type_renamed_at, uow=uow, catalog=catalog)
         # The copy is out: a lost race here is repeated, never answered (ABORTED would leave it out until
         # the reconciler's next pass, with the client told nothing happened).
         lent, hold = await _activate_past_a_begun_return(

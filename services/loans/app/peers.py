@@ -37,6 +37,9 @@ class Catalog(Protocol):
     async def has_item_type(self, code: str) -> bool:
         """Whether the catalog's list of item types (itemTypes/{code}) has this code (spelt upper case)."""
 
+    async def item_type_codes(self) -> set[str]:
+        """The codes of every item type the catalog lists (a call per hundred types)."""
+
     async def lookup_copy(self, barcode: str) -> CopyInfo: ...
     async def get_copy(self, name: str) -> CopyInfo: ...
     async def copies_of(self, book: str) -> list[CopyInfo]: ...

@@ -168,6 +168,17 @@ class GrpcCatalog:
             return False
         return True
 
+    async def item_type_codes(self) -> set[str]:
+        codes: set[str] = set()
+        token = ""
+        while True:
+            request = catalog_pb2.ListItemTypesRequest(page_size=100, page_token=token)
+            page = await _call("catalog", "itemTypes", self._stub.ListItemTypes(request, timeout=self._timeout))
+            codes.update(item_type.code for item_type in page.item_types)
+            token = page.next_page_token
+            if not token:
+                return codes
+
     async def lookup_copy(self, barcode: str) -> CopyInfo:
         request = catalog_pb2.LookupCopyRequest(barcode=barcode)
         return copy_info(

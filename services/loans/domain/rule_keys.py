@@ -10,7 +10,7 @@ so the audit trail shows it beside the admins' edits.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -103,6 +103,13 @@ class RenamesFollowed:
             return True
         followed = [at for at in (self.times.get(code), self.times.get(UNRECORDED_BEFORE)) if at is not None]
         return any(at >= renamed_at - _SAME_INSTANT for at in followed)
+
+
+def unlisted_keys(rules: Iterable[CirculationRule], listed: Collection[str]) -> set[str]:
+    """The item-type codes the rules are keyed by that the catalog does not list ("*" aside). A rename not yet
+    followed leaves its type's rules keyed by the old code, which the catalog lists no more: none such, and the
+    rules are behind no rename (unless one gave a code back that another had just freed, both unfollowed)."""
+    return {rule.terms.item_type for rule in rules if rule.terms.item_type != WILDCARD} - set(listed)
 
 
 class RulesBehindCatalog(DependencyUnavailable):

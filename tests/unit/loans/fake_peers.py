@@ -69,6 +69,7 @@ class FakeCatalog:
     item_types: set[str] = field(default_factory=lambda: set(KNOWN_ITEM_TYPES))
     """The catalog's list of item types (a book added with another type adds it, as a copy needs it listed)."""
     item_type_lookups: int = 0
+    item_type_listings: int = 0
 
     def add_book(
         self, title: str = "Dead Souls", *, copies: int = 1, item_type: str = "BOOK", language: str = ""
@@ -116,6 +117,11 @@ class FakeCatalog:
         self._gate()
         self.item_type_lookups += 1
         return code in self.item_types
+
+    async def item_type_codes(self) -> set[str]:
+        self._gate()
+        self.item_type_listings += 1
+        return set(self.item_types)
 
     async def book_title(self, book: str) -> BookTitle:
         self._gate()
