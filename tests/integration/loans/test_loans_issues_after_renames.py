@@ -1,7 +1,8 @@
 """An issue made at once after the catalog renamed the copy's item type, against a real Postgres and NATS (finding
 NF1): the catalog's copy has the new code while the rename's ItemTypeChanged is still on its way to the durable
 loans-item-types. Every such loan, of many, is lent by the type's own rule (the rename followed first), never by
-the "*" default; a rule cache in the issuing process does not hide the rename either."""
+the "*" default; a rule cache in the issuing process does not hide the rename either. A rename whose event an older
+loans process took (re-keying the rules, recording nothing: finding U1) is recorded by the first issue after it."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from datetime import UTC, datetime
 from functools import partial
 
 import pytest
+import sqlalchemy as sa
 from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.timestamp_pb2 import Timestamp
 from loans_world import DESK, World, relaying, running
@@ -20,10 +22,12 @@ from loans_world import DESK, World, relaying, running
 from athenaeum.catalog.v1 import catalog_pb2
 from athenaeum.catalog.v1 import events_pb2 as catalog_events
 from services.loans.api import events
+from services.loans.app import following_item_types
 from services.loans.app.issuing import IssueLoan
 from services.loans.app.returning import ReturnLoan
 from services.loans.data.item_type_feed import ITEM_TYPE_CHANGED, ITEM_TYPES, ItemTypesConsumer
 from services.loans.data.rule_cache import RuleCache
+from services.loans.data.tables import item_type_renames
 from services.loans.data.unit_of_work import SqlLoansUnitOfWork
 from services.loans.domain.rules import CirculationRule, RuleTerms
 from services.support.runtime.engine import session_factory
@@ -90,3 +94,22 @@ async def test_every_issue_at_once_after_a_rename_is_lent_by_the_renamed_types_r
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_a_rename_an_older_loans_process_followed_unrecorded_is_recorded_and_the_copy_lent(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(following_item_types, "RULES_FOLLOW_WAIT_SECONDS", 0.2)
+    rule = CirculationRule.create(RuleTerms("*", "JOURNAL", loan_period_days=3), now=world.clock.now())
+    async with world.uow() as uow:  # keyed by the new code, as that process left it; no item_type_renames row
+        await uow.rules.add(rule)
+        await uow.commit()
+    _book, (copy,) = world.catalog.add_book(item_type="SERIAL")
+    renamed_at = datetime.now(UTC)  # after loans migration 0023's "*" row
+    world.catalog.rename_item_type("SERIAL", "JOURNAL", at=renamed_at)
+    loan = await world.issue(IssueLoan("users/p1", barcode=world.catalog.barcode(copy), actor=DESK))
+    assert (loan.item_type, loan.rule) == ("JOURNAL", rule.name)
+    assert loan.terms is not None and loan.terms.loan_period_days == 3
+    async with world.engine.connect() as connection:
+        recorded = (await connection.execute(sa.select(item_type_renames.c.code, item_type_renames.c.renamed_at))).all()
+    assert ("JOURNAL", renamed_at) in [tuple(row) for row in recorded]
