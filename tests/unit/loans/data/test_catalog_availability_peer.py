@@ -10,7 +10,6 @@ from typing import Any
 
 import grpc
 
-from athenaeum.catalog.v1 import catalog_pb2
 from services.catalog.api.servicer import CatalogServicer
 from services.catalog.domain.books import Book, BookDetails
 from services.catalog.domain.copies import Copy
