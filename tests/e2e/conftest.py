@@ -5,7 +5,8 @@
         grpc_stub.CreateBook(request, metadata=librarian.metadata)
 
 `admin` is the bootstrap admin of dev/test settings; `librarian` is created by it; `reader` registered
-itself. Each is signed in once per session; `new_reader()` registers a fresh one for tests that change
+itself. Each is signed in once per session (and again when its access token nears its end: a loaded machine's
+session outlives the 15 minutes it lives); `new_reader()` registers a fresh one for tests that change
 or sign out their account.
 """
 
@@ -24,6 +25,11 @@ from athenaeum.users.v1 import users_pb2, users_pb2_grpc
 from services.users.settings import DEV_ADMIN_PASSWORD, UsersSettings
 
 READY_TIMEOUT_SECONDS = 30.0
+RENEW_AFTER_SECONDS = 600.0
+"""The users service's access tokens live 15 minutes (its default). A session's staff accounts sign in again
+when theirs is 10 minutes old: under load the web tier alone ran past 15, and every later setup call that
+carried the session's librarian was refused TOKEN_EXPIRED."""
+_SESSION_ACCOUNTS: list[tuple[httpx.Client, Account, list[float]]] = []
 
 
 @dataclass(frozen=True)
@@ -93,7 +99,7 @@ def admin(edge: httpx.Client) -> Account:
         assert time.monotonic() < deadline, "the edge never accepted a fresh access token (JWKS not fetched?)"
         time.sleep(0.1)
     assert status == 200
-    return account
+    return _kept_fresh(edge, account)
 
 
 def create_account(mesh, creator: Account, *, role: int, password: str, label: str) -> str:
@@ -112,7 +118,25 @@ def librarian(mesh, edge: httpx.Client, admin: Account) -> Account:
     """A librarian account created by the admin."""
     password = "Desk-Duty-2024"
     email = create_account(mesh, admin, role=users_pb2.USER_ROLE_LIBRARIAN, password=password, label="librarian")
-    return sign_in(edge, email, password)
+    return _kept_fresh(edge, sign_in(edge, email, password))
+
+
+def _kept_fresh(edge: httpx.Client, account: Account) -> Account:
+    _SESSION_ACCOUNTS.append((edge, account, [time.monotonic()]))
+    return account
+
+
+@pytest.fixture(autouse=True)
+def fresh_session_tokens() -> None:
+    """Before each test, the session's staff accounts whose access token is old sign in again; the Account
+    object the fixtures handed out is updated in place, so that every holder of it carries the new token."""
+    for edge, account, signed_in in _SESSION_ACCOUNTS:
+        if time.monotonic() - signed_in[0] < RENEW_AFTER_SECONDS:
+            continue
+        renewed = sign_in(edge, account.email, account.password)
+        object.__setattr__(account, "access_token", renewed.access_token)  # a frozen dataclass: in place on purpose
+        object.__setattr__(account, "refresh_token", renewed.refresh_token)
+        signed_in[0] = time.monotonic()
 
 
 @pytest.fixture(scope="module")

@@ -71,14 +71,15 @@ async def test_a_book_the_catalog_does_not_have_is_answered_at_once_without_a_ti
 
 async def test_a_catalog_found_down_is_then_asked_once_without_waiting_until_it_answers(served, monkeypatch) -> None:
     catalog, titles = served
-    monkeypatch.setattr(peers, "WAIT_FOR_CATALOG_SECONDS", 0.5)
+    # A wait of 1.5 s, so that "no wait" has room on a loaded machine (0.3 s of 0.5 was exceeded at times).
+    monkeypatch.setattr(peers, "WAIT_FOR_CATALOG_SECONDS", 1.5)
     monkeypatch.setattr(peers, "SKIP_UNREACHABLE_CATALOG_SECONDS", 0.05)
     catalog.refusals = 1_000
     assert await titles.book_title("books/known") == ""  # waited for, then given up on
     await asyncio.sleep(0.06)
     asked, started = catalog.calls, time.monotonic()
     assert await titles.book_title("books/known") == ""
-    assert catalog.calls == asked + 1 and time.monotonic() - started < 0.3  # one call, no wait
+    assert catalog.calls == asked + 1 and time.monotonic() - started < 1.5  # one call, no wait
     catalog.refusals = 0
     await asyncio.sleep(0.06)
     assert await titles.book_title("books/known") == "Oblomov"

@@ -149,11 +149,12 @@ async def test_relays_at_once_publish_each_event_once(engine, link, nats, monkey
 async def test_a_batch_whose_relay_died_is_published_once_its_lease_ends(engine, link, nats) -> None:
     event_id = await _create_book(engine, "A Hero of Our Time")
     async with engine.begin() as connection:  # leased by a relay that then died, before publishing
-        leased = sa.update(OUTBOX).values(relay_lease_until=sa.func.now() + sa.text("interval '0.4 seconds'"))
+        # 2 s: a loaded machine may take a fair part of a second to the next look (0.4 s ran out first at times)
+        leased = sa.update(OUTBOX).values(relay_lease_until=sa.func.now() + sa.text("interval '2 seconds'"))
         await connection.execute(leased)
     relay = OutboxRelay(engine, link)
     assert await relay.relay_once() == 0  # still the dead relay's
-    await asyncio.sleep(0.5)
+    await asyncio.sleep(2.1)
     assert await relay.relay_once() == 1
     await relay.mark_published()
     assert await relay.backlog() == 0

@@ -38,10 +38,11 @@ def _message(db, body: str) -> Template:
     ids=["repeats-a-value", "nested-loops", "joins-a-value", "replaces-in-a-value", "widens-a-value"],
 )  # fmt: skip
 def test_a_costly_render_fails_fast_and_small_whatever_the_values(db, renderer: JinjaRenderer, body, value) -> None:
-    started = time.monotonic()
+    # The render's own CPU time, not the wall clock's: a loaded machine stretches the wall clock, not the cost.
+    started = time.thread_time()
     with pytest.raises(RenderFailed):
         renderer.render(_message(db, body), {"display_name": "Ada", "library_name": "L", "subject": "s", "body": value})
-    assert time.monotonic() - started < 1.0
+    assert time.thread_time() - started < 1.0
 
 
 async def test_a_message_whose_template_costs_too_much_goes_out_in_the_built_in_words(db, clock, renderer) -> None:

@@ -6,7 +6,7 @@ import { html } from "../html.js";
 import { focusLater, langOf } from "../a11y.js";
 import { formatNumber, languageName, t, tn } from "../i18n.js";
 import { href, navigate, remembered } from "../router.js";
-import { Availability, ErrorNotice, Highlight, Loading, useTitle } from "../components.js";
+import { Availability, ErrorNotice, Highlight, Loading, useRouteForm, useTitle } from "../components.js";
 
 const PAGE_SIZE = 20;
 const FACETS = ["language", "subjects"];
@@ -70,7 +70,9 @@ function searchCall(criteria, facets, pageSize, pageToken) {
 export function CataloguePage({ route }) {
   const criteria = criteriaFrom(route.query);
   const key = JSON.stringify(criteria);
-  const [text, setText] = useState(criteria.q);
+  // Back, Forward, a filter: the box says what is searched (never on the first render: words typed before the
+  // page's first effects were wiped, and Search then listed the newest books).
+  const [text, setText] = useRouteForm(criteria.q, key);
   // Back to a list already shown finds it as it was left: every page loaded (and the main page scrolls back).
   const kept = () => (remembered().content?.key === key ? remembered().content.state : null);
   const [state, setState] = useState(() => kept() || NOTHING_YET);
@@ -100,7 +102,6 @@ export function CataloguePage({ route }) {
   }
 
   useEffect(() => {
-    setText(criteria.q);
     const shown = kept();
     if (shown) setState(shown);
     else load();

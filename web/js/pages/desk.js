@@ -88,6 +88,7 @@ export function DeskPage() {
   const desk = useDesk();
   const { mode, patron, log } = desk;
   const [standing, setStanding] = useState(null);
+  const standingAsked = useRef(0);
   const [card, setCard] = useState("");
   const [findingCard, setFindingCard] = useState(null);
   const [barcode, setBarcode] = useState("");
@@ -104,13 +105,28 @@ export function DeskPage() {
         if (!user || user.name === deskState.current.owner) return; // signed out: kept for their return
         borrower.current = Promise.resolve(null);
         deskState.claim(user.name);
-        setStanding(null);
+        clearStanding();
       }),
     [],
   );
   useEffect(() => {
-    if (patron) patronStanding(patron).then(setStanding, () => null);
+    if (patron) showStanding(patronStanding(patron)).catch(() => null);
   }, []);
+
+  // Only the standing asked for last is shown: one that answered late (a slow line) was drawn over the next
+  // patron's, who then seemed to have the last one's loans and fines.
+  function showStanding(asking) {
+    const asked = ++standingAsked.current;
+    return asking.then((found) => {
+      if (asked === standingAsked.current) setStanding(found);
+      return found;
+    });
+  }
+
+  function clearStanding() {
+    standingAsked.current += 1;
+    setStanding(null);
+  }
 
   // The barcode field is there (and has the focus) as soon as a card is scanned: a scanner's next code lands in
   // it, before the look-up answers (its first characters went into the card field, then were wiped). It stays
@@ -145,8 +161,7 @@ export function DeskPage() {
         return null;
       }
       deskState.setPatron(found);
-      const standing = await patronStanding(found).catch(() => null);
-      setStanding(standing);
+      const standing = await showStanding(patronStanding(found).catch(() => null));
       // The look-up's answer is said like a copy's (finding A1): a blind librarian hears whom the card found,
       // and a reader who may not borrow (blocked, expired) as a refusal, before the first copy is scanned.
       deskState.settle(row, patronFound(found, standing));
@@ -198,7 +213,7 @@ export function DeskPage() {
       deskState.settle(row, entry);
     }
     // After a refusal too: a loan made by a call whose answer was lost shows in the count.
-    patronStanding(atDesk).then(setStanding, () => null);
+    showStanding(patronStanding(atDesk)).catch(() => null);
   }
 
   async function takeBack(row, code, atDesk) {
@@ -227,7 +242,7 @@ export function DeskPage() {
     const held = await holdNote(loan).catch(() => null);
     if (held) record(held);
     // The patron at the desk may be the one who returned it: their count of loans and fines changed.
-    if (atDesk && loan.patron === atDesk.name) setStanding(await patronStanding(atDesk).catch(() => null));
+    if (atDesk && loan.patron === atDesk.name) await showStanding(patronStanding(atDesk).catch(() => null));
   }
 
   function switchMode(next) {
@@ -238,7 +253,7 @@ export function DeskPage() {
   function endPatron() {
     borrower.current = Promise.resolve(null);
     deskState.setPatron(null);
-    setStanding(null);
+    clearStanding();
   }
 
   return html`<h1 tabindex="-1">${t("desk.title")}</h1>
