@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from browser_helpers import DESKTOP, SeededBook
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
 BROWSER_ARGS = [
     "--headless",
@@ -35,6 +35,9 @@ SKIP_SWITCH = "ATHENAEUM_BROWSER_TESTS"
 SCREENSHOT_SWITCH = "ATHENAEUM_SCREENSHOTS"
 SCREENSHOT_DIR = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
 UI_TIMEOUT_MS = 15_000
+# Assertions wait as long as actions do: expect's own 5 s ran out on a loaded CI machine while the page was
+# still drawing what an event had just changed.
+expect.set_options(timeout=UI_TIMEOUT_MS)
 
 
 def chromium_executable() -> str:
