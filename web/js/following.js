@@ -8,6 +8,7 @@ import { t } from "./i18n.js";
 import { session } from "./session.js";
 import { ErrorNotice, Field, Loading, Notice, useAction, useAsync } from "./components.js";
 import { fetchAll } from "./paging.js";
+import { SessionEndedNotice, endedUnder } from "./session_ended.js";
 
 /** The same key the notifications service matches by: case, "ё", punctuation and word order do not count. */
 export function authorKey(name) {
@@ -66,6 +67,7 @@ export function FollowAuthors({ authors }) {
   const patron = session.user?.name;
   const follows = useFollows(patron);
   const { follow, unfollow, error, busy } = useFollowing(patron, follows);
+  if (!patron && endedUnder(error)) return html`<${SessionEndedNotice} text=${t("follow.not_done_session_ended")} />`;
   if (!patron || !authors?.length || session.isRestricted()) return null;
   const byKey = new Map((follows.data || []).map((followed) => [authorKey(followed.author), followed]));
   return html`<div class="card" data-testid="follow-authors">

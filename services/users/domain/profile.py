@@ -15,6 +15,7 @@ from services.users.domain.validation import (
     kind_choices_violation,
     locale_violation,
     normalize_email,
+    phone_digits,
     phone_violation,
     time_zone_violation,
 )
@@ -114,6 +115,7 @@ class Profile:
             self,
             email=email,
             display_name=self.display_name.strip(),
+            phone=phone_digits(self.phone),  # stored as E.164, however it was written
             home_branch=self.home_branch.strip(),
             kind_choices=tuple(sorted(self.kind_choices, key=lambda choice: choice.kind)),
         )

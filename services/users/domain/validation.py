@@ -18,7 +18,16 @@ _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _HOST_NAME = re.compile(rf"{_LABEL}(?:\.{_LABEL})+")
 MAX_LOCAL_PART_LENGTH = 64
 MAX_EMAIL_LENGTH = 254
-_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")  # ASCII digits, matched whole ("$" let a final newline through)
+# What people and phones' autofill put between the digits ("+7 (999) 123-45-67", "+1-555-000-2222"): no meaning
+# in E.164, so taken out. Anything else (letters, "/", control characters, "*", "#") is refused.
+_PHONE_SPACES = " \u00a0\u202f"  # and no-break ones; a newline or a tab is a control character, refused
+_PHONE_SEPARATORS = re.compile(rf"[{_PHONE_SPACES}().\u2010\u2011\u2012\u2013-]")
+PHONE_FORM = "must be in E.164 form, e.g. +79991234567 (spaces, brackets, dashes and dots may stay)"
+PHONE_COUNTRY = (
+    "must start with + and the country code, e.g. +7 999 123-45-67: a national prefix (8 or 0) does not say "
+    "which country the number is in"
+)
 # ASCII only, matched whole: "$" also matches before a final newline, and a category "ADULT\n" matched no
 # circulation rule (the loans service keys its rules by the same codes; see its domain/codes.py).
 MAX_CATEGORY_LENGTH = 32  # what the API declares (users.proto); accounts have kept no longer one
@@ -69,10 +78,20 @@ def email_problem(email: str) -> str | None:
     return None
 
 
+def phone_digits(phone: str) -> str:
+    """The number as stored, "+" and digits: `phone` with its separators taken out. Check it first (see
+    `phone_violation`): a refused number comes back merely stripped of them."""
+    return _PHONE_SEPARATORS.sub("", phone)
+
+
 def phone_violation(phone: str, *, field: str = "phone") -> FieldViolation | None:
-    if phone and not _E164.match(phone):
-        return FieldViolation(field, "must be in E.164 form, e.g. +79991234567")
-    return None
+    """None for no number, or one that is E.164 once its separators are taken out ("+7 (999) 123-45-67")."""
+    number = phone_digits(phone)
+    if not phone.strip(_PHONE_SPACES) or _E164.fullmatch(number):
+        return None
+    if number.isascii() and number.isdigit():
+        return FieldViolation(field, PHONE_COUNTRY)  # "8 999 123-45-67", "89991234567", "0044…"
+    return FieldViolation(field, PHONE_FORM)
 
 
 def password_violation(password: str, email: str, *, field: str = "password") -> FieldViolation | None:

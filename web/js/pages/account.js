@@ -1,5 +1,6 @@
 // "My account": loans (overdue in red, renew), holds (queue position, ready for pickup, pickup branch, cancel), fines with
-// the total owed, loan history, notifications received, the authors followed and notification preferences.
+// the total owed, loan history, notifications received, the authors followed, notification preferences and the
+// password.
 import { useLayoutEffect, useRef, useState } from "preact/hooks";
 import { api, idOf } from "../api.js";
 import { html } from "../html.js";
@@ -14,6 +15,7 @@ import { FollowedAuthors } from "../following.js";
 import { HoldPickupChange } from "../hold_pickup.js";
 import { useBookHeadings } from "../book_headings.js";
 import { History } from "../loan_history.js";
+import { ChangePassword } from "../password_change.js";
 
 export function AccountPage() {
   const user = session.user;
@@ -31,7 +33,8 @@ export function AccountPage() {
     <${History} patron=${user.name} />
     <${Notifications} patron=${user.name} />
     <${FollowedAuthors} patron=${user.name} />
-    <${Preferences} />`;
+    <${Preferences} />
+    <${ChangePassword} />`;
 }
 
 /** A blocked or expired account signs in to see why, and what it has out and owes: the status and the
@@ -217,6 +220,7 @@ function Preferences() {
       );
       if (!updated) return;
       session.updateUser(updated);
+      setForm((shown) => ({ ...shown, phone: updated.phone || "" })); // as stored: "+7 (999) 123-45-67" → +79991234567
       setResult({ ok: true });
     } catch (error) {
       setResult({ error, phone: fieldText(error, "user.phone", "phone") });

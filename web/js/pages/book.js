@@ -11,6 +11,7 @@ import { fetchAll } from "../paging.js";
 import { FollowAuthors } from "../following.js";
 import { referenceCodes, useItemTypes } from "../item_types.js";
 import { useLibraryBranches } from "../branches.js";
+import { SessionEndedNotice, endedUnder } from "../session_ended.js";
 
 const ACTIVE_HOLDS = ["HOLD_STATUS_WAITING", "HOLD_STATUS_IN_TRANSIT", "HOLD_STATUS_READY"];
 
@@ -116,6 +117,7 @@ function HoldPanel({ bookName, copies, onPlaced }) {
   const [placed, setPlaced] = useState(null);
 
   if (!user) {
+    if (endedUnder(error)) return html`<${SessionEndedNotice} text=${t("hold.not_placed_session_ended")} />`;
     const next = encodeURIComponent(location.hash.slice(1));
     return html`<div class="card"><p>${t("hold.sign_in_to_hold")}</p>
       <a class="button" href=${`#/signin?next=${next}`}>${t("nav.sign_in")}</a></div>`;

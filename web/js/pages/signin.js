@@ -1,8 +1,9 @@
 // Sign in and register. The edge keeps the refresh token in an HttpOnly cookie; see session.js.
-import { useRef, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, newRequestId } from "../api.js";
 import { html } from "../html.js";
 import { fieldText, language, t } from "../i18n.js";
+import { remembered } from "../router.js";
 import { session } from "../session.js";
 import { ErrorNotice, Field, useTitle } from "../components.js";
 
@@ -25,10 +26,27 @@ function useBusy() {
   return [busy, setBusy];
 }
 
-function destination(route, user) {
+function destination(route) {
   const next = route.query.get("next");
   if (next && next.startsWith("/") && !next.startsWith("/signin") && !next.startsWith("/register")) return next;
   return session.isStaff() ? "/desk" : "/account"; // a blocked or expired account: its own page, which says why
+}
+
+/** On to where the reader was going, in place of the form's history entry: Back then leads to the page before
+ * the form, not to the form again while signed in (finding P5: a second submit made a second account). */
+function goOn(route) {
+  location.replace(`#${destination(route)}`);
+}
+
+/** A signed-in reader brought back to a form by Back or Forward (an entry shown before: the router kept where
+ * it was scrolled) is sent on, as after signing in. A form opened anew still signs in as someone else. */
+function useOnwardWhenSignedIn(route) {
+  const [revisited] = useState(() => "scrollY" in remembered());
+  const signedIn = Boolean(session.user);
+  useEffect(() => {
+    if (signedIn && revisited) goOn(route);
+  }, [signedIn]);
+  return signedIn && revisited; // leaving: the form is not drawn for the moment before
 }
 
 export function SignInPage({ route }) {
@@ -37,6 +55,7 @@ export function SignInPage({ route }) {
   const [error, setError] = useState(null);
   const [busy, setBusy] = useBusy();
   useTitle(t("auth.sign_in_title"));
+  const leaving = useOnwardWhenSignedIn(route);
 
   async function submit(event) {
     event.preventDefault();
@@ -48,9 +67,10 @@ export function SignInPage({ route }) {
       setError(new ApiError(result.status, result.data));
       return;
     }
-    location.hash = destination(route, session.user);
+    goOn(route);
   }
 
+  if (leaving) return null;
   return html`<form class="card form-narrow" onSubmit=${submit} aria-labelledby="signin-heading">
     <h1 id="signin-heading" tabindex="-1">${t("auth.sign_in_title")}</h1>
     <${ErrorNotice} error=${error} />
@@ -82,6 +102,7 @@ export function RegisterPage({ route }) {
   // call's answer, signed in, rather than "this email already exists" (AIP-155).
   const attempt = useRef({ key: "", id: "" });
   useTitle(t("auth.register_title"));
+  const leaving = useOnwardWhenSignedIn(route);
   const set = (field) => (value) => setForm({ ...form, [field]: value });
   const fieldError = (field) => fieldText(error, field);
 
@@ -101,9 +122,10 @@ export function RegisterPage({ route }) {
       setError(error);
       return;
     }
-    location.hash = destination(route, session.user);
+    goOn(route);
   }
 
+  if (leaving) return null;
   return html`<form class="card form-narrow" onSubmit=${submit} aria-labelledby="register-heading">
     <h1 id="register-heading" tabindex="-1">${t("auth.register_title")}</h1>
     <p class="muted">${t("auth.register_intro")}</p>

@@ -117,7 +117,9 @@ class User(_message.Message):
     display_name: _builtins.str
     """Name shown to staff and on notices; free text."""
     phone: _builtins.str
-    """E.164, e.g. "+79991234567"; needed for SMS."""
+    """E.164, e.g. "+79991234567"; needed for SMS. Written with spaces, brackets, dashes or dots ("+7 (999)
+    123-45-67") it is stored as E.164; without "+" and the country code ("8 999 …") it is INVALID_ARGUMENT.
+    """
     card_number: _builtins.str
     """Library card number printed on the card; generated at creation."""
     patron_category: _builtins.str
@@ -654,7 +656,9 @@ class RegisterRequest(_message.Message):
     display_name: _builtins.str
     """Name shown to staff and on notices."""
     phone: _builtins.str
-    """E.164 phone number for SMS notices, e.g. "+79991234567"; optional."""
+    """E.164 phone number for SMS notices, e.g. "+79991234567"; optional. Spaces, brackets, dashes and dots may
+    stay ("+7 (999) 123-45-67"): it is stored as E.164.
+    """
     request_id: _builtins.str
     """Idempotency key (AIP-155), a UUID the client chooses: the call acts once, and a retry with the same id
     gets the first call's answer: its result, or its final refusal (NOT_FOUND, FAILED_PRECONDITION,

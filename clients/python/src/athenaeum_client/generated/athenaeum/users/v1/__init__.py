@@ -848,7 +848,8 @@ class RegisterRequest(betterproto2.Message):
 
     phone: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
     """
-    E.164 phone number for SMS notices, e.g. "+79991234567"; optional.
+    E.164 phone number for SMS notices, e.g. "+79991234567"; optional. Spaces, brackets, dashes and dots may
+    stay ("+7 (999) 123-45-67"): it is stored as E.164.
     """
 
     notification_preferences: "NotificationPreferences | None" = betterproto2.field(
@@ -1076,7 +1077,8 @@ class User(betterproto2.Message):
 
     phone: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
     """
-    E.164, e.g. "+79991234567"; needed for SMS.
+    E.164, e.g. "+79991234567"; needed for SMS. Written with spaces, brackets, dashes or dots ("+7 (999)
+    123-45-67") it is stored as E.164; without "+" and the country code ("8 999 …") it is INVALID_ARGUMENT.
     """
 
     card_number: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
