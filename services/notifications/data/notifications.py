@@ -53,17 +53,17 @@ _SAVE_OUTCOMES = sa.text(
 """A group's outcomes in one statement, as a batch is inserted (an UPDATE per notification cost a round of the
 protocol and of the driver's parameter handling each). A claim another worker took over is left alone, and so
 is one already recorded (a retry after a commit whose answer was lost)."""
-_RELEASE = (
+_RELEASE = DriverStatement(
     table.update()
     .where(table.c.id == sa.any_(sa.bindparam("ids", type_=_UUIDS)), table.c.claimed_by == sa.bindparam("worker"))
     .values(claimed_by=None, claimed_until=None)
 )
-_EXTEND = (
+_EXTEND = DriverStatement(
     table.update()
     .where(table.c.id == sa.any_(sa.bindparam("ids", type_=_UUIDS)), table.c.claimed_by == sa.bindparam("worker"))
     .values(claimed_until=sa.bindparam("until"))
 )
-_RELEASE_ALL_OF = (
+_RELEASE_ALL_OF = DriverStatement(
     table.update().where(table.c.claimed_by == sa.bindparam("worker")).values(claimed_by=None, claimed_until=None)
 )
 _DUE = (
@@ -79,12 +79,13 @@ _DUE = (
     .with_for_update(skip_locked=True)
     .scalar_subquery()
 )
-_CLAIM = (
+_CLAIM = DriverStatement(
     table.update()
     .where(table.c.id.in_(_DUE))
     .values(claimed_by=sa.bindparam("worker"), claimed_until=sa.bindparam("until"))
     .returning(*_COLUMNS)
 )
+"""Each dispatcher's claim, once a poll or a wake-up at least: on the driver's transaction, no session made."""
 _PAIRS = sa.select(
     sa.func.unnest(sa.bindparam("recipients", type_=_UUIDS)),
     sa.func.unnest(sa.bindparam("kinds", type_=ARRAY(sa.Text))),
@@ -103,7 +104,7 @@ _SIBLINGS = (
     .with_for_update(skip_locked=True)
     .scalar_subquery()
 )
-_CLAIM_SIBLINGS = (
+_CLAIM_SIBLINGS = DriverStatement(
     table.update()
     .where(table.c.id.in_(_SIBLINGS))
     .values(claimed_by=sa.bindparam("worker"), claimed_until=sa.bindparam("until"))
@@ -136,13 +137,19 @@ _ONE_SMS = sa.func.count(
     sa.distinct(sa.func.coalesce(sa.func.nullif(table.c.provider_message_id, ""), sa.cast(table.c.id, sa.Text)))
 )
 """SMS sent, not notices: the notices one SMS named together (a batch) share the provider's id."""
-_SMS_SINCE = sa.union_all(
-    sa.select(sa.literal("recipient"), sa.cast(table.c.recipient_id, sa.Text), _ONE_SMS)
-    .where(table.c.recipient_id == sa.any_(sa.bindparam("ids", type_=_UUIDS)), *_SMS_RECENT)
-    .group_by(table.c.recipient_id),
-    sa.select(sa.literal("number"), table.c.address, _ONE_SMS)
-    .where(table.c.address == sa.any_(sa.bindparam("numbers", type_=ARRAY(sa.Text))), *_SMS_RECENT)
-    .group_by(table.c.address),
+_SMS_SINCE = DriverStatement(
+    sa.union_all(
+        sa.select(
+            sa.literal("recipient").label("what"),
+            sa.cast(table.c.recipient_id, sa.Text).label("key"),
+            _ONE_SMS.label("sent"),
+        )
+        .where(table.c.recipient_id == sa.any_(sa.bindparam("ids", type_=_UUIDS)), *_SMS_RECENT)
+        .group_by(table.c.recipient_id),
+        sa.select(sa.literal("number"), table.c.address, _ONE_SMS)
+        .where(table.c.address == sa.any_(sa.bindparam("numbers", type_=ARRAY(sa.Text))), *_SMS_RECENT)
+        .group_by(table.c.address),
+    )
 )
 """Both counts of SMS sent in the window, in one round trip: per account, and per number (an index on SMS
 addresses serves it)."""
@@ -194,20 +201,19 @@ class SqlNotificationRepository(TrackingRepository):
                 self._track(notification)
 
     async def release(self, notification_ids: list[uuid.UUID], *, worker: str) -> None:
-        await self.session.execute(_RELEASE, {"ids": notification_ids, "worker": worker})
+        await self._execute(_RELEASE, {"ids": notification_ids, "worker": worker})
 
     async def extend_claims(self, notification_ids: list[uuid.UUID], *, worker: str, until: datetime) -> None:
-        await self.session.execute(_EXTEND, {"ids": notification_ids, "worker": worker, "until": until})
+        await self._execute(_EXTEND, {"ids": notification_ids, "worker": worker, "until": until})
 
     async def release_claims_of(self, worker: str) -> int:
-        result = await self.session.execute(_RELEASE_ALL_OF, {"worker": worker})
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        return await self._execute(_RELEASE_ALL_OF, {"worker": worker})
 
     async def claim_due(
         self, channel: Channel, *, now: datetime, limit: int, worker: str, until: datetime
     ) -> list[Notification]:
         parameters = {"due_channel": channel.value, "now": now, "limit": limit, "worker": worker, "until": until}
-        rows = (await self.session.execute(_CLAIM, parameters)).all()
+        rows = await self._fetch(_CLAIM, parameters)
         return sorted((to_notification(row) for row in rows), key=lambda n: n.next_attempt_at)
 
     async def claim_siblings(
@@ -232,7 +238,7 @@ class SqlNotificationRepository(TrackingRepository):
             "worker": worker,
             "until": until,
         }
-        rows = (await self.session.execute(_CLAIM_SIBLINGS, parameters)).all()
+        rows = await self._fetch(_CLAIM_SIBLINGS, parameters)
         return [to_notification(row) for row in rows]
 
     async def queued_about(self, about: Iterable[str]) -> list[Notification]:
@@ -253,9 +259,9 @@ class SqlNotificationRepository(TrackingRepository):
             "since": since,
             "created_since": created_since,
         }
-        rows = (await self.session.execute(_SMS_SINCE, parameters)).all()
-        by_recipient = {uuid.UUID(key): int(count) for what, key, count in rows if what == "recipient"}
-        return SmsSent(by_recipient, {key: int(count) for what, key, count in rows if what == "number"})
+        rows = await self._fetch(_SMS_SINCE, parameters)
+        by_recipient = {uuid.UUID(r["key"]): int(r["sent"]) for r in rows if r["what"] == "recipient"}
+        return SmsSent(by_recipient, {r["key"]: int(r["sent"]) for r in rows if r["what"] == "number"})
 
     async def list_newest_first(
         self, where: NotificationFilter, *, after: NotificationCursor | None, limit: int

@@ -41,9 +41,9 @@ class SqlNotificationsUnitOfWork(SqlAlchemyUnitOfWork):
 
     def _open(self, session: AsyncSession) -> None:
         driver = self.repository_driver
-        # A returned loan's queued notices are looked up on the driver (3.6 % of the service's busy time through
-        # the session); the repository's writes stay on the session.
-        self.notifications = SqlNotificationRepository(session, driver=driver.reads() if driver else None)
+        # A returned loan's queued notices and the dispatchers' claims run on the driver (through the session they
+        # were 3.6 % and 1.4 % of the service's busy time); their events are written at commit, as before.
+        self.notifications = SqlNotificationRepository(session, driver=driver.uncarried() if driver else None)
         self.recipients = SqlRecipientRepository(session, driver=driver)
         self.templates = SqlTemplateRepository(session, self._template_cache)
         self.step_keys = SqlStepKeys(session)

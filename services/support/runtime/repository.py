@@ -85,6 +85,12 @@ class DriverAccess:
         (they neither carry events nor count as a single-write block's write)."""
         return DriverAccess(self.connection, read_only=True, lock=self.lock)
 
+    def uncarried(self) -> DriverAccess:
+        """The same connection for every DriverStatement, whose changes carry no outbox rows: a repository whose
+        aggregates' events the unit of work writes at its commit, as it does a session's (in a read-only unit of
+        work, only the reads marked `read`, as `reads()`; a single-write block still refuses a second write)."""
+        return DriverAccess(self.connection, read_only=self.read_only, lock=self.lock, writing=self.writing)
+
 
 Statement = DriverStatement | sa.Executable
 """What a repository runs: a DriverStatement runs on the driver when the unit of work has its connection."""

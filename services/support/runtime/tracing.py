@@ -8,6 +8,7 @@ the relay publishes, and the consumer that handles it. So one loan is one trace,
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -145,8 +146,43 @@ def start_server_span(method: str, attributes: dict[str, str], carrier: dict[str
     When nothing is recorded the span is a non-recording one: it still carries the trace id to peers,
     events and log lines."""
     parent = propagate.extract(carrier) if carrier else None
-    span = tracer.start_span(method, context=parent, kind=SpanKind.SERVER, attributes=attributes)
+    if _recording:
+        span = tracer.start_span(method, context=parent, kind=SpanKind.SERVER, attributes=attributes)
+    else:
+        span = _unrecorded(parent)
     return span, context.attach(trace.set_span_in_context(span, parent))
+
+
+def _unrecorded(parent: context.Context | None) -> trace.Span:
+    """The span the SDK makes when nothing is recorded (sampler ALWAYS_OFF), without its tracer: its parent's
+    trace id (a new one at a trace's start), a span id of its own, the parent's trace state, not sampled.
+    Through the tracer it cost ~1.5 % of a loaded catalog (a proxy, the sampler's result, the tracer's
+    metrics) on every served call, published event and consumed message, for the same three ids."""
+    parent_context = trace.get_current_span(parent).get_span_context()
+    valid = parent_context.is_valid
+    return trace.NonRecordingSpan(
+        trace.SpanContext(
+            trace_id=parent_context.trace_id if valid else random.getrandbits(128) or 1,
+            span_id=random.getrandbits(64) or 1,
+            is_remote=False,
+            trace_flags=trace.TraceFlags(trace.TraceFlags.DEFAULT),
+            trace_state=parent_context.trace_state if valid else None,
+        )
+    )
+
+
+@contextmanager
+def _current_span(
+    name: str, parent: context.Context, kind: SpanKind, attributes: Mapping[str, str]
+) -> Iterator[trace.Span]:
+    """A span made current for the block: the tracer's when spans are recorded, else `_unrecorded`'s."""
+    if _recording:
+        with tracer.start_as_current_span(name, context=parent, kind=kind) as span:
+            span.set_attributes(attributes)
+            yield span
+        return
+    with trace.use_span(_unrecorded(parent), end_on_exit=True) as span:
+        yield span
 
 
 def end_server_span(span: Any, token: object, code: grpc.StatusCode, error: BaseException | None = None) -> None:
@@ -193,8 +229,7 @@ def publishing(subject: str, *, message_id: str, headers: Mapping[str, str]) -> 
     """A PRODUCER span, child of the context stored in `headers`; yields the headers to publish with it."""
     parent = propagate.extract(headers)
     attributes = _messaging_attributes(subject, message_id, "publish")
-    with tracer.start_as_current_span(f"publish {subject}", context=parent, kind=SpanKind.PRODUCER) as span:
-        span.set_attributes(attributes)
+    with _current_span(f"publish {subject}", parent, SpanKind.PRODUCER, attributes):
         outgoing = dict(headers)
         # An event recorded outside any trace starts its own trace at the consumer, not a dropped one.
         if trace.get_current_span(parent).get_span_context().is_valid:
@@ -207,8 +242,7 @@ def consuming(subject: str, *, message_id: str, headers: Mapping[str, str] | Non
     """A CONSUMER span for handling one message, child of the span that published it."""
     parent = propagate.extract(headers or {})
     attributes = _messaging_attributes(subject, message_id, "process")
-    with tracer.start_as_current_span(f"process {subject}", context=parent, kind=SpanKind.CONSUMER) as span:
-        span.set_attributes(attributes)
+    with _current_span(f"process {subject}", parent, SpanKind.CONSUMER, attributes) as span:
         yield span
 
 
