@@ -25,6 +25,7 @@ from services.support.mesh.envoy_web import (
     TRANSCODER,
     WEB_SOURCE,
     content_security_policy,
+    entity_tag,
     web_files,
 )
 from services.support.mesh.topology import local_topology, sequential_ports
@@ -157,3 +158,27 @@ def test_the_chart_mounts_the_images_copy_of_web_at_its_path_in_the_edge_pod() -
     (copier,) = [c for c in spec["initContainers"] if volume in c["volumeMounts"]]
     # The image holds web/ at /app/web (Dockerfile), copied whole into the volume the edge serves it from.
     assert "/app/web" in copier["command"] and mount["subPath"] == "web"
+
+
+def test_each_file_carries_its_content_hash_and_a_browser_holding_it_gets_304(cert_dir: Path) -> None:
+    (host,) = manager(local_edge(cert_dir))["route_config"]["virtual_hosts"]
+    for path, route in file_routes(local_edge(cert_dir)).items():
+        headers = {h["header"]["key"]: h["header"]["value"] for h in route["response_headers_to_add"]}
+        file = WEB_SOURCE / ("index.html" if path == "/" else path.lstrip("/"))
+        assert headers["etag"] == entity_tag(file) and headers["cache-control"] == "no-cache"
+        (revalidation,) = [
+            r for r in host["routes"] if r["match"].get("path") == path and r["match"].get("headers")
+        ]
+        # Before the 200 route, or Envoy would never reach it; a substring, as the compressor weakens the tag.
+        assert host["routes"].index(revalidation) < host["routes"].index(route)
+        (condition,) = revalidation["match"]["headers"]
+        assert condition == {"name": "if-none-match", "string_match": {"contains": headers["etag"]}}
+        assert revalidation["direct_response"] == {"status": 304}
+
+
+def test_a_changed_file_gets_another_tag(tmp_path: Path) -> None:
+    file = tmp_path / "main.js"
+    file.write_text("export const a = 1;\n")
+    before = entity_tag(file)
+    file.write_text("export const a = 2;\n")
+    assert entity_tag(file) != before and before.startswith('"') and before.endswith('"')
