@@ -90,15 +90,16 @@ def web_routes(web_root: Path, source: Path = WEB_SOURCE) -> list[Config]:
 
 
 def entity_tag(file: Path) -> str:
-    """A strong validator for the file's bytes (a quoted prefix of their SHA-256)."""
-    return '"' + hashlib.sha256(file.read_bytes()).hexdigest()[:20] + '"'
+    """A validator for the file's bytes (a prefix of their SHA-256), weak because Envoy's compressor removes a
+    strong one from what it compresses (gzip's bytes are not the file's); a weak tag is enough for a 304."""
+    return 'W/"' + hashlib.sha256(file.read_bytes()).hexdigest()[:20] + '"'
 
 
 def _not_modified_route(path: str, tag: str) -> Config:
-    """304 for a browser whose cached copy has this tag (matched as a substring: Envoy's compressor sends
-    the tag weakened, W/"…", and a browser may list several tags)."""
+    """304 for a browser whose cached copy has this tag (matched on its quoted part, as a browser may list
+    several tags in If-None-Match)."""
     return {
-        "match": {"path": path, "headers": [{"name": "if-none-match", "string_match": {"contains": tag}}]},
+        "match": {"path": path, "headers": [{"name": "if-none-match", "string_match": {"contains": tag[2:]}}]},
         "direct_response": {"status": 304},
         "response_headers_to_add": [
             {"header": {"key": key, "value": value}, "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}

@@ -169,10 +169,10 @@ def test_each_file_carries_its_content_hash_and_a_browser_holding_it_gets_304(ce
         (revalidation,) = [
             r for r in host["routes"] if r["match"].get("path") == path and r["match"].get("headers")
         ]
-        # Before the 200 route, or Envoy would never reach it; a substring, as the compressor weakens the tag.
+        # Before the 200 route, or Envoy would never reach it; a substring, as a browser may list several tags.
         assert host["routes"].index(revalidation) < host["routes"].index(route)
         (condition,) = revalidation["match"]["headers"]
-        assert condition == {"name": "if-none-match", "string_match": {"contains": headers["etag"]}}
+        assert condition == {"name": "if-none-match", "string_match": {"contains": headers["etag"].removeprefix("W/")}}
         assert revalidation["direct_response"] == {"status": 304}
 
 
@@ -181,4 +181,5 @@ def test_a_changed_file_gets_another_tag(tmp_path: Path) -> None:
     file.write_text("export const a = 1;\n")
     before = entity_tag(file)
     file.write_text("export const a = 2;\n")
-    assert entity_tag(file) != before and before.startswith('"') and before.endswith('"')
+    # Weak: Envoy's compressor drops a strong tag from what it compresses.
+    assert entity_tag(file) != before and before.startswith('W/"') and before.endswith('"')
