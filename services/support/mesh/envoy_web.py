@@ -5,9 +5,10 @@ the file (Envoy reads it once at start-up and answers from memory), so the mesh 
 no CDN and no network beyond itself. Each file carries its content hash as ETag, and a second route per
 file answers a browser that already holds that version with 304, so a returning visitor downloads
 nothing again (Envoy computes no validator for a direct response; the hash is taken when the config is
-written, from the same files, which is why `generate --check` sees a changed web file). The compressor filter is off by default and switched on only on
-these routes, so API responses are never touched. The Lua filter (web_session.lua) keeps the web
-client's refresh token in an HttpOnly cookie; it acts only on auth requests that opt in.
+written, from the same files, which is why `generate --check` sees a changed web file).
+The compressor filter is off by default and switched on only on these routes, so API responses are
+never touched. The Lua filter (web_session.lua) keeps the web client's refresh token in an HttpOnly
+cookie; it acts only on auth requests that opt in.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ SMALL_TARGETS = """(selector) => [...document.querySelectorAll(selector)]
     return [(element.textContent || element.getAttribute('aria-label') || '').trim().slice(0, 30),
             Math.round(box.width), Math.round(box.height)];
   })
-  .filter(([, width, height]) => width < %d || height < %d)""" % (TARGET_PX, TARGET_PX)
+  .filter(([, width, height]) => width < TARGET || height < TARGET)""".replace("TARGET", str(TARGET_PX))
 CONTROLS = "header button, header a, main button, main a.button, main label.check, main .facet-link"
 
 
@@ -38,7 +38,8 @@ async def phone(browser: Browser, mesh) -> AsyncIterator[BrowserContext]:
 
 
 async def _book_without_copies(rest: httpx.AsyncClient, staff) -> str:
-    made = await rest.post("/v1/books", json={"title": f"Tide Tables {uuid.uuid4().hex[:6]}", "authors": ["Ann Ward"]}, headers=staff.headers)
+    book = {"title": f"Tide Tables {uuid.uuid4().hex[:6]}", "authors": ["Ann Ward"]}
+    made = await rest.post("/v1/books", json=book, headers=staff.headers)
     assert made.status_code == 200, made.text
     name: str = made.json()["name"]
     return name
@@ -73,7 +74,8 @@ async def test_on_a_phone_the_catalogue_s_filter_rows_are_44_px_apart(phone: Bro
     await page.locator(".facets summary").click()  # folded on a phone
     await expect(page.locator(".facets label.check").first).to_be_visible()
     assert await _small_targets(page) == []
-    rows = await page.locator(".facets li").evaluate_all("(items) => items.map((li) => li.getBoundingClientRect().height)")
+    heights = "(items) => items.map((li) => li.getBoundingClientRect().height)"
+    rows = await page.locator(".facets li").evaluate_all(heights)
     assert rows and min(rows) >= TARGET_PX, rows
 
 

@@ -166,9 +166,7 @@ def test_each_file_carries_its_content_hash_and_a_browser_holding_it_gets_304(ce
         headers = {h["header"]["key"]: h["header"]["value"] for h in route["response_headers_to_add"]}
         file = WEB_SOURCE / ("index.html" if path == "/" else path.lstrip("/"))
         assert headers["etag"] == entity_tag(file) and headers["cache-control"] == "no-cache"
-        (revalidation,) = [
-            r for r in host["routes"] if r["match"].get("path") == path and r["match"].get("headers")
-        ]
+        (revalidation,) = [r for r in host["routes"] if r["match"].get("path") == path and r["match"].get("headers")]
         # Before the 200 route, or Envoy would never reach it; a substring, as a browser may list several tags.
         assert host["routes"].index(revalidation) < host["routes"].index(route)
         (condition,) = revalidation["match"]["headers"]

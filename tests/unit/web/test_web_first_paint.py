@@ -28,7 +28,8 @@ def module_graph(entry: str = ENTRY) -> set[str]:
             continue
         seen.add(module)
         text = (WEB_SOURCE / module).read_text(encoding="utf-8")
-        pending += [posixpath.normpath(posixpath.join(posixpath.dirname(module), target)) for target in STATIC_IMPORT.findall(text)]
+        folder = posixpath.dirname(module)
+        pending += [posixpath.normpath(posixpath.join(folder, target)) for target in STATIC_IMPORT.findall(text)]
     return seen
 
 
@@ -46,7 +47,7 @@ class _Page(HTMLParser):
         found = dict(attrs)
         if tag == "link" and found.get("rel") == "modulepreload":
             self.preloads.append(str(found["href"]))
-        if tag == "div" and found.get("id") == "app" or self._in_app and tag == "div":
+        if tag == "div" and (found.get("id") == "app" or self._in_app):
             self._in_app += 1
         self._in_noscript = self._in_noscript or tag == "noscript"
 
