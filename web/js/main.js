@@ -171,5 +171,7 @@ function skipToMain(event) {
 }
 
 await loadLanguage();
-render(html`<${App} />`, document.getElementById("app"));
+const root = document.getElementById("app");
+root.replaceChildren(); // index.html's "loading" line: Preact would render beside it, not over it
+render(html`<${App} />`, root);
 await session.start();

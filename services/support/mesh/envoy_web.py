@@ -2,9 +2,13 @@
 
 The files under web/ are served by the edge Envoy itself: one route per file whose direct response is
 the file (Envoy reads it once at start-up and answers from memory), so the mesh needs no extra process,
-no CDN and no network beyond itself. The compressor filter is off by default and switched on only on
-these routes, so API responses are never touched. The Lua filter (web_session.lua) keeps the web
-client's refresh token in an HttpOnly cookie; it acts only on auth requests that opt in.
+no CDN and no network beyond itself. Each file carries its content hash as ETag, and a second route per
+file answers a browser that already holds that version with 304, so a returning visitor downloads
+nothing again (Envoy computes no validator for a direct response; the hash is taken when the config is
+written, from the same files, which is why `generate --check` sees a changed web file).
+The compressor filter is off by default and switched on only on these routes, so API responses are
+never touched. The Lua filter (web_session.lua) keeps the web client's refresh token in an HttpOnly
+cookie; it acts only on auth requests that opt in.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from pathlib import Path
 
 from services.support.mesh.envoy_common import Config
 from services.support.mesh.topology import Topology
+from services.support.mesh.web_versions import VERSION_PARAMETER, file_digest, versioned_index, versioned_urls
 
 WEB_SOURCE = Path(__file__).resolve().parents[3] / "web"
 SESSION_SCRIPT = Path(__file__).with_name("web_session.lua")
@@ -31,6 +36,10 @@ CONTENT_TYPES = {
 MAX_FILE_BYTES = 512 * 1024
 """Envoy refuses a direct response larger than the route config allows (4 KiB unless raised)."""
 COMPRESS_ABOVE_BYTES = 256
+# Kept, but revalidated on every use: the page names the versions of everything else, and a 304 costs no body.
+CACHE_CONTROL = "no-cache"
+# What a versioned URL (…?v=<hash>) gets: its content never changes.
+IMMUTABLE = "public, max-age=31536000, immutable"
 
 COMPRESSOR = "envoy.filters.http.compressor"
 TRANSCODER = "envoy.filters.http.grpc_json_transcoder"
@@ -73,19 +82,59 @@ def add_web_client(hcm: Config, topology: Topology) -> None:
 
 
 def web_routes(web_root: Path, source: Path = WEB_SOURCE) -> list[Config]:
-    """One exact-path route per file (and "/" for index.html), answered from the file on disk."""
+    """Exact-path routes per file (and "/" for index.html): the page itself, derived with versioned URLs
+    (web_versions.py) and revalidated on every visit; any other file from disk, kept a year when asked for by
+    its versioned URL, else revalidated against its hash."""
+    files = web_files(source)
+    if INDEX not in files:
+        return []
+    versions = versioned_urls(source, [relative for relative in files if relative != INDEX])
+    page = versioned_index((source / INDEX).read_text(encoding="utf-8"), versions)
+    page_tag = 'W/"' + hashlib.sha256(page.encode("utf-8")).hexdigest()[:20] + '"'
+    page_headers = _headers_for(INDEX, page) | {"etag": page_tag}
     routes = []
-    for relative in web_files(source):
-        paths = ["/", f"/{relative}"] if relative == INDEX else [f"/{relative}"]
-        headers = _headers_for(relative, source)
-        routes += [_file_route(path, web_root / relative, headers) for path in paths]
+    for path in ("/", f"/{INDEX}"):
+        routes += [_not_modified_route(path, page_tag), _file_route(path, {"inline_string": page}, page_headers)]
+    for relative in files:
+        if relative == INDEX:
+            continue
+        path, body, tag = f"/{relative}", {"filename": str(web_root / relative)}, entity_tag(source / relative)
+        headers = _headers_for(relative) | {"etag": tag}
+        routes += [
+            _file_route(path, body, headers | {"cache-control": IMMUTABLE}, versioned=True),
+            _not_modified_route(path, tag),
+            _file_route(path, body, headers),
+        ]
     return routes
 
 
-def _file_route(path: str, file: Path, headers: dict[str, str]) -> Config:
+def entity_tag(file: Path) -> str:
+    """A validator for the file's bytes, weak because Envoy's compressor removes a strong one from what it
+    compresses (gzip's bytes are not the file's); a weak tag is enough for a 304."""
+    return f'W/"{file_digest(file)}"'
+
+
+def _not_modified_route(path: str, tag: str) -> Config:
+    """304 for a browser whose cached copy has this tag (matched on its quoted part, as a browser may list
+    several tags in If-None-Match)."""
     return {
-        "match": {"path": path},
-        "direct_response": {"status": 200, "body": {"filename": str(file)}},
+        "match": {"path": path, "headers": [{"name": "if-none-match", "string_match": {"contains": tag[2:]}}]},
+        "direct_response": {"status": 304},
+        "response_headers_to_add": [
+            {"header": {"key": key, "value": value}, "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}
+            for key, value in {"etag": tag, "cache-control": CACHE_CONTROL}.items()
+        ],
+        "typed_per_filter_config": {TRANSCODER: {"@type": FILTER_CONFIG_TYPE, "disabled": True}},
+    }
+
+
+def _file_route(path: str, body: Config, headers: dict[str, str], *, versioned: bool = False) -> Config:
+    match: Config = {"path": path}  # Envoy matches the path without its query
+    if versioned:
+        match["query_parameters"] = [{"name": VERSION_PARAMETER, "present_match": True}]
+    return {
+        "match": match,
+        "direct_response": {"status": 200, "body": body},
         "response_headers_to_add": [
             {"header": {"key": key, "value": value}, "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}
             for key, value in headers.items()
@@ -101,15 +150,14 @@ def _file_route(path: str, file: Path, headers: dict[str, str]) -> Config:
     }
 
 
-def _headers_for(relative: str, source: Path) -> dict[str, str]:
+def _headers_for(relative: str, page: str | None = None) -> dict[str, str]:
     headers = {
         "content-type": CONTENT_TYPES[Path(relative).suffix],
-        # No ETag from a direct response, so nothing to revalidate against: always fetch (from memory).
-        "cache-control": "no-cache",
+        "cache-control": CACHE_CONTROL,
         "x-content-type-options": "nosniff",
     }
-    if relative == INDEX:
-        headers["content-security-policy"] = content_security_policy((source / INDEX).read_text(encoding="utf-8"))
+    if page is not None:
+        headers["content-security-policy"] = content_security_policy(page)
         headers["referrer-policy"] = "same-origin"
     return headers
 

@@ -25,9 +25,11 @@ from services.support.mesh.envoy_web import (
     TRANSCODER,
     WEB_SOURCE,
     content_security_policy,
+    entity_tag,
     web_files,
 )
 from services.support.mesh.topology import local_topology, sequential_ports
+from services.support.mesh.web_versions import versioned_index, versioned_urls
 
 ROOT = Path(__file__).resolve().parents[3]
 DESCRIPTOR = ROOT / "gen" / "descriptor" / "athenaeum.binpb"
@@ -40,6 +42,12 @@ def cert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ensure_mesh_certs(directory, registry.identities())
     write_sds_files(directory)  # Envoy reads the certificates through these
     return directory
+
+
+def served_page() -> str:
+    """index.html as the edge serves it: with versioned URLs (web_versions.py)."""
+    files = [path for path in web_files() if path != "index.html"]
+    return versioned_index((WEB_SOURCE / "index.html").read_text(encoding="utf-8"), versioned_urls(WEB_SOURCE, files))
 
 
 def local_edge(cert_dir: Path, web_root: Path | None = WEB_SOURCE) -> dict[str, Any]:
@@ -87,7 +95,8 @@ def test_envoy_accepts_the_edge_with_the_web_client_and_reads_every_file(cert_di
 def test_each_served_file_has_its_route_and_the_root_is_the_page(cert_dir: Path) -> None:
     routes = file_routes(local_edge(cert_dir))
     assert set(routes) == {"/", *(f"/{path}" for path in web_files())}
-    assert routes["/"]["direct_response"]["body"]["filename"] == str(WEB_SOURCE / "index.html")
+    assert routes["/"]["direct_response"]["body"]["inline_string"] == served_page()
+    assert routes["/app.css"]["direct_response"]["body"]["filename"] == str(WEB_SOURCE / "app.css")
     assert "/vendor/vendor.json" not in routes and not any(path.endswith(".txt") for path in routes)
     assert all((WEB_SOURCE / path).stat().st_size <= MAX_FILE_BYTES for path in web_files())
 
@@ -121,7 +130,7 @@ def test_the_page_allows_only_its_own_scripts_and_its_import_map_by_hash(cert_di
         h["header"]["key"]: h["header"]["value"]
         for h in file_routes(local_edge(cert_dir))["/"]["response_headers_to_add"]
     }
-    index = (WEB_SOURCE / "index.html").read_text(encoding="utf-8")
+    index = served_page()
     (import_map,) = re.findall(r'<script type="importmap">(.*?)</script>', index, re.DOTALL)
     digest = base64.b64encode(hashlib.sha256(import_map.encode()).digest()).decode()
     assert headers["content-security-policy"] == content_security_policy(index)
@@ -137,7 +146,7 @@ def test_an_inline_script_other_than_the_import_map_gets_no_hash() -> None:
 
 def test_containers_find_the_files_where_the_committed_edge_config_looks() -> None:
     routes = file_routes(edge_config(committed_topology()))
-    assert routes["/"]["direct_response"]["body"]["filename"] == f"{CONTAINER_WEB_ROOT}/index.html"
+    assert routes["/app.css"]["direct_response"]["body"]["filename"] == f"{CONTAINER_WEB_ROOT}/app.css"
     compose_edge = yaml.safe_load((ROOT / deploy.COMPOSE_FILE).read_text())["services"]["edge"]
     assert f"./web:{CONTAINER_WEB_ROOT}:ro" in compose_edge["volumes"]
     edge_template = (ROOT / deploy.CHART_DIR / "templates" / "edge.yaml").read_text()
@@ -157,3 +166,30 @@ def test_the_chart_mounts_the_images_copy_of_web_at_its_path_in_the_edge_pod() -
     (copier,) = [c for c in spec["initContainers"] if volume in c["volumeMounts"]]
     # The image holds web/ at /app/web (Dockerfile), copied whole into the volume the edge serves it from.
     assert "/app/web" in copier["command"] and mount["subPath"] == "web"
+
+
+def test_each_file_carries_its_content_hash_and_a_browser_holding_it_gets_304(cert_dir: Path) -> None:
+    (host,) = manager(local_edge(cert_dir))["route_config"]["virtual_hosts"]
+    for path, route in file_routes(local_edge(cert_dir)).items():
+        headers = {h["header"]["key"]: h["header"]["value"] for h in route["response_headers_to_add"]}
+        if path in ("/", "/index.html"):
+            digest = hashlib.sha256(served_page().encode()).hexdigest()[:20]
+            assert headers["etag"] == f'W/"{digest}"'
+        else:
+            assert headers["etag"] == entity_tag(WEB_SOURCE / path.lstrip("/"))
+        assert headers["cache-control"] == "no-cache"
+        (revalidation,) = [r for r in host["routes"] if r["match"].get("path") == path and r["match"].get("headers")]
+        # Before the 200 route, or Envoy would never reach it; a substring, as a browser may list several tags.
+        assert host["routes"].index(revalidation) < host["routes"].index(route)
+        (condition,) = revalidation["match"]["headers"]
+        assert condition == {"name": "if-none-match", "string_match": {"contains": headers["etag"].removeprefix("W/")}}
+        assert revalidation["direct_response"] == {"status": 304}
+
+
+def test_a_changed_file_gets_another_tag(tmp_path: Path) -> None:
+    file = tmp_path / "main.js"
+    file.write_text("export const a = 1;\n")
+    before = entity_tag(file)
+    file.write_text("export const a = 2;\n")
+    # Weak: Envoy's compressor drops a strong tag from what it compresses.
+    assert entity_tag(file) != before and before.startswith('W/"') and before.endswith('"')
