@@ -87,9 +87,7 @@ async def test_a_renewal_whose_reload_failed_keeps_the_list_shown(
     await expect(loans).to_contain_text("1 / ")  # the renewed loan, as the renewal answered it
 
 
-async def test_a_book_opened_offline_says_so_and_is_shown_once_online(
-    new_context, library, rest: httpx.AsyncClient
-) -> None:
+async def test_a_book_opened_offline_says_so_and_is_shown_once_online(new_context, library) -> None:
     book = library["Heart of a Dog"]
     page = await _phone(new_context)
     await page.goto("/#/")

@@ -10,28 +10,10 @@ import uuid
 
 import httpx
 import pytest
-from browser_helpers import PHONE, register, sign_in
+from browser_helpers import PHONE, lend, new_book, register, sign_in
 from playwright.async_api import Request, Route, expect
 
 pytestmark = pytest.mark.e2e
-
-
-async def _book_with_a_copy(rest: httpx.AsyncClient, librarian, title: str) -> tuple[str, str]:
-    made = await rest.post("/v1/books", json={"title": title, "authors": ["Ada Lovelace"]}, headers=librarian.headers)
-    assert made.status_code == 200, made.text
-    barcode = f"39{uuid.uuid4().int % 10**10:010d}"
-    copy = await rest.post(f"/v1/{made.json()['name']}/copies", json={"barcode": barcode}, headers=librarian.headers)
-    assert copy.status_code == 200, copy.text
-    return made.json()["name"], barcode
-
-
-async def _issue(rest: httpx.AsyncClient, librarian, patron: dict, barcode: str) -> dict:
-    issued = await rest.post(
-        "/v1/loans:issue", json={"patron": patron["name"], "barcode": barcode}, headers=librarian.headers
-    )
-    assert issued.status_code == 200, issued.text
-    answer: dict = issued.json()
-    return answer
 
 
 async def test_a_refused_renewal_is_said_in_the_card_of_the_loan_tapped(
@@ -39,10 +21,10 @@ async def test_a_refused_renewal_is_said_in_the_card_of_the_loan_tapped(
 ) -> None:
     tag = uuid.uuid4().hex[:6]
     patron = await register(rest, unique_email(), "Yelena Guro")
-    waited_for, waited_barcode = await _book_with_a_copy(rest, librarian, f"Waited For {tag}")
+    waited_for, waited_barcode = await new_book(rest, librarian, f"Waited For {tag}")
     for index in range(3):  # loans above it: on a phone its card is far below the top of the list
-        await _issue(rest, librarian, patron, (await _book_with_a_copy(rest, librarian, f"Other {index} {tag}"))[1])
-    await _issue(rest, librarian, patron, waited_barcode)
+        await lend(rest, librarian, patron, (await new_book(rest, librarian, f"Other {index} {tag}"))[1])
+    await lend(rest, librarian, patron, waited_barcode)
     other = await register(rest, unique_email(), "Nadezhda Teffi")
     held = await rest.post(
         "/v1/holds",
@@ -68,7 +50,7 @@ async def test_a_second_tap_while_the_list_reloads_renews_nothing_and_the_card_s
     new_context, rest: httpx.AsyncClient, librarian, one_copy_book, unique_email
 ) -> None:
     patron = await register(rest, unique_email(), "Marina Tsvetaeva")
-    loan = await _issue(rest, librarian, patron, one_copy_book.barcodes[0])
+    loan = await lend(rest, librarian, patron, one_copy_book.barcodes[0])
     page = await (await new_context(viewport=PHONE)).new_page()
     renewals: list[Request] = []
     page.on("request", lambda request: renewals.append(request) if ":renew" in request.url else None)
