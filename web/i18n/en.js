@@ -46,6 +46,7 @@ export default {
   "catalogue.subject": "Subject",
 
   "book.title": "Book",
+  "book.load_failed": "This book could not be loaded.",
   "book.available": "{available} of {total} available",
   "book.all_out": "None available now (0 of {total})",
   "book.no_copies": "No copies yet",
@@ -56,6 +57,7 @@ export default {
   "book.language_unknown": "Unknown language",
   "book.subjects": "Subjects",
   "book.copies": "Copies by branch",
+  "book.copies_load_failed": "The copies of this book could not be loaded.",
   "book.branch": "Branch",
   "book.available_here": "Available",
   "book.available_of": "{available} of {total}",
@@ -130,6 +132,8 @@ export default {
 
   "loans.heading": "Books on loan",
   "loans.none": "You have no books on loan.",
+  "loans.load_failed": "Your loans could not be loaded.",
+  "loans.load_failed_patron": "The loans could not be loaded.",
   "loans.book": "Book",
   "loans.due": "Due",
   "loans.renewals": "Renewals",
@@ -143,6 +147,7 @@ export default {
 
   "holds.heading": "Holds",
   "holds.none": "You have no holds.",
+  "holds.load_failed": "Your holds could not be loaded.",
   "holds.cancel": "Cancel hold",
   "holds.cancel_confirm": "Cancel your hold on “{title}”? You lose your place in the queue: a new hold starts at the end of it.",
   "holds.cancel_ready_confirm": "Cancel your hold on “{title}”? A copy waits for you on the hold shelf: it goes to the next reader, and a new hold starts at the end of the queue.",
@@ -165,6 +170,7 @@ export default {
   "hold_status.HOLD_STATUS_UNSPECIFIED": "",
 
   "fines.heading": "Fines",
+  "fines.load_failed": "Your fines could not be loaded.",
   "fines.staff_title": "Fines",
   "fines.outstanding_heading": "Outstanding fines",
   "fines.total_owed": "Total owed",
@@ -196,11 +202,13 @@ export default {
 
   "history.heading": "Loan history",
   "history.none": "Nothing returned yet.",
+  "history.load_failed": "Your loan history could not be loaded.",
   "history.borrowed": "Borrowed",
   "history.returned": "Returned",
 
   "notifications.heading": "Messages from the library",
   "notifications.none": "No messages yet.",
+  "notifications.load_failed": "Your messages could not be loaded.",
   "notifications.not_available": "Messages about due dates and holds will appear here once the notification service is running.",
   "channel.NOTIFICATION_CHANNEL_EMAIL": "email",
   "channel.NOTIFICATION_CHANNEL_SMS": "text message",

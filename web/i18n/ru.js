@@ -48,6 +48,7 @@ export default {
   "catalogue.subject": "Тема",
 
   "book.title": "Книга",
+  "book.load_failed": "Не удалось загрузить сведения о книге.",
   "book.available": "В наличии {available} из {total}",
   "book.all_out": "Сейчас свободных нет (0 из {total})",
   "book.no_copies": "Экземпляров пока нет",
@@ -58,6 +59,7 @@ export default {
   "book.language_unknown": "Язык не указан",
   "book.subjects": "Темы",
   "book.copies": "Экземпляры по филиалам",
+  "book.copies_load_failed": "Не удалось загрузить список экземпляров.",
   "book.branch": "Филиал",
   "book.available_here": "В наличии",
   "book.available_of": "{available} из {total}",
@@ -132,6 +134,8 @@ export default {
 
   "loans.heading": "Книги на руках",
   "loans.none": "У вас нет книг на руках.",
+  "loans.load_failed": "Не удалось загрузить ваши книги на руках.",
+  "loans.load_failed_patron": "Не удалось загрузить книги на руках.",
   "loans.book": "Книга",
   "loans.due": "Вернуть до",
   "loans.renewals": "Продления",
@@ -147,6 +151,7 @@ export default {
 
   "holds.heading": "Брони",
   "holds.none": "У вас нет броней.",
+  "holds.load_failed": "Не удалось загрузить ваши брони.",
   "holds.cancel": "Отменить бронь",
   "holds.cancel_confirm": "Отменить вашу бронь на «{title}»? Вы потеряете место в очереди: новая бронь встанет в её конец.",
   "holds.cancel_ready_confirm": "Отменить вашу бронь на «{title}»? Экземпляр уже ждёт вас на полке броней: он уйдёт следующему читателю, а новая бронь встанет в конец очереди.",
@@ -169,6 +174,7 @@ export default {
   "hold_status.HOLD_STATUS_UNSPECIFIED": "",
 
   "fines.heading": "Штрафы",
+  "fines.load_failed": "Не удалось загрузить ваши штрафы.",
   "fines.staff_title": "Штрафы",
   "fines.outstanding_heading": "Неоплаченные штрафы",
   "fines.total_owed": "Всего к оплате",
@@ -200,11 +206,13 @@ export default {
 
   "history.heading": "История выдач",
   "history.none": "Пока ничего не возвращено.",
+  "history.load_failed": "Не удалось загрузить историю выдач.",
   "history.borrowed": "Взята",
   "history.returned": "Возвращена",
 
   "notifications.heading": "Сообщения библиотеки",
   "notifications.none": "Сообщений пока нет.",
+  "notifications.load_failed": "Не удалось загрузить ваши сообщения.",
   "notifications.not_available": "Напоминания о сроках и бронях появятся здесь, когда заработает служба уведомлений.",
   "channel.NOTIFICATION_CHANNEL_EMAIL": "письмо",
   "channel.NOTIFICATION_CHANNEL_SMS": "SMS",

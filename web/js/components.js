@@ -1,28 +1,62 @@
 // Small shared pieces: async data, user actions, messages, fields, dates, money, highlights.
-import { useCallback, useEffect, useRef, useState } from "preact/hooks";
+import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { api, newRequestId } from "./api.js";
 import { html } from "./html.js";
-import { titleLangOf, useFocusIfLost } from "./a11y.js";
+import { keepFocus, titleLangOf, useFocusIfLost } from "./a11y.js";
 import { errorText, formatDate, formatDeadline, formatMoney, overdueTitle, t } from "./i18n.js";
 
-/** Runs `load` when `deps` change; {data, error, loading, reload}. Answers to stale calls are dropped. */
+/** Runs `load` when `deps` change; {data, error, loading, reload, update}. Answers to stale calls are dropped.
+ * A reload that fails keeps the data shown (a list that could not be loaded is not an empty list: "You have no
+ * books on loan" stood beside "cannot be reached", finding P7), never another query's. A load that failed with
+ * no final answer (no connection) runs again when the browser is back online. `update(change)`: the data as a
+ * change the page made shows it (a renewed loan), before any reload. */
 export function useAsync(load, deps) {
-  const [state, setState] = useState({ data: null, error: null, loading: true });
+  const [state, setState] = useState({ data: null, error: null, loading: true, of: null });
   const latest = useRef(0);
+  const shown = useRef(state);
+  shown.current = state;
+  const query = useMemo(() => ({}), deps); // what the data shown was loaded for
   const run = useCallback(async () => {
     const call = ++latest.current;
     setState((previous) => ({ ...previous, loading: true, error: null }));
     try {
       const data = await load();
-      if (call === latest.current) setState({ data, error: null, loading: false });
+      if (call === latest.current) setState({ data, error: null, loading: false, of: query });
     } catch (error) {
-      if (call === latest.current) setState({ data: null, error, loading: false });
+      if (call !== latest.current) return;
+      setState((previous) => ({ data: previous.of === query ? previous.data : null, error, loading: false, of: previous.of }));
     }
   }, deps);
   useEffect(() => {
     run();
   }, [run]);
-  return { ...state, reload: run };
+  useOnline(() => shown.current.error?.retryable && run(), [run]);
+  const update = useCallback((change) => setState((previous) => ({ ...previous, data: change(previous.data) })), []);
+  return { data: state.data, error: state.error, loading: state.loading, reload: run, update };
+}
+
+/** Calls `back` when the browser is online again (the phone found its network): a page that could not load
+ * something asks again by itself instead of staying broken until the reader reloads the whole client. */
+export function useOnline(back, deps) {
+  useEffect(() => {
+    addEventListener("online", back);
+    return () => removeEventListener("online", back);
+  }, deps);
+}
+
+/** What could not be loaded (`of`: a useAsync or usePaged result), in words under `title`, with Try again when
+ * the failure said nothing final (no connection, busy). The focus, on Try again, stays there if it fails again,
+ * else goes to the section's heading. */
+export function LoadError({ of: list, title, id }) {
+  if (!list.error) return null;
+  function again(event) {
+    const section = event.currentTarget.closest("section, article, main");
+    list.reload();
+    keepFocus(`${id}-retry`, () => section?.querySelector("h2, h1"));
+  }
+  return html`<${ErrorNotice} error=${list.error} title=${title} />
+    ${list.error.retryable &&
+    html`<button type="button" class="button quiet" id=${`${id}-retry`} data-testid="try-again" onClick=${again}>${t("common.try_again")}</button>`}`;
 }
 
 /**

@@ -4,7 +4,7 @@ import { api } from "./api.js";
 import { html } from "./html.js";
 import { titleLangOf } from "./a11y.js";
 import { t } from "./i18n.js";
-import { DateText, ErrorNotice, useAsync } from "./components.js";
+import { DateText, LoadError, useAsync } from "./components.js";
 
 const HISTORY_PAGE = 20;
 
@@ -22,7 +22,7 @@ export function History({ patron }) {
   }, [patron, pages.join(",")]);
   return html`<section aria-labelledby="history-heading">
     <h2 id="history-heading">${t("history.heading")}</h2>
-    <${ErrorNotice} error=${history.error} />
+    <${LoadError} of=${history} title=${t("history.load_failed")} id="history" />
     ${history.data && !history.data.loans.length && html`<p>${t("history.none")}</p>`}
     ${history.data?.loans.length > 0 &&
     html`<div class="table-wrap"><table class="stacks" data-testid="history">

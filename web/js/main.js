@@ -4,7 +4,7 @@ import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { html } from "./html.js";
 import { LANGUAGES, loadLanguage, t, useLanguage } from "./i18n.js";
-import { href, navigate, remembered, useRoute } from "./router.js";
+import { href, navigate, restoreScroll, useRoute } from "./router.js";
 import { session } from "./session.js";
 import { deskState } from "./desk_state.js";
 import { NotFound, SignInFirst } from "./components.js";
@@ -136,13 +136,12 @@ function App() {
   // The page shown a moment ago at this very path, now refused: the session ended under it (finding A20).
   const endedUnder = useReplacedUnder(route.path, Boolean(session.ready && found && allowed(found.audience)));
 
-  // A new page: start at the top (or, Back on a page that put back what it showed, where the reader was) and
+  // A new page: start at the top (or, Back to a page already seen, where the reader was: restoreScroll) and
   // put the keyboard and screen-reader focus on its heading, unless the page has already put it somewhere
   // useful (the desk's barcode field).
   useEffect(() => {
-    const memory = remembered();
     clearAnnouncements();
-    scrollTo(0, memory.content ? memory.scrollY || 0 : 0);
+    restoreScroll();
     const main = document.getElementById("main");
     if (main && !main.contains(document.activeElement)) (main.querySelector("h1") || main).focus({ preventScroll: true });
   }, [route.path]);

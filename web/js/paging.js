@@ -6,6 +6,7 @@ import { api } from "./api.js";
 import { html } from "./html.js";
 import { keepFocus } from "./a11y.js";
 import { formatNumber, t } from "./i18n.js";
+import { useOnline } from "./components.js";
 
 const START = { items: [], next: "", total: 0, last: null, pages: 0, loading: true, error: null, loaded: false };
 
@@ -43,11 +44,15 @@ export function usePaged(fetchPage, deps, { pages: firstPages = 1 } = {}) {
   useEffect(() => {
     load(firstPages, null);
   }, [load]);
+  // Before any page came, as at first (every page of a list sorted here); after, as many pages as are shown.
+  const reload = () => load(shown.current.loaded ? Math.max(shown.current.pages, 1) : firstPages, null);
+  // A list that could not be loaded for want of a connection asks again once the browser is online (finding P7).
+  useOnline(() => shown.current.error?.retryable && reload(), [load]);
   return {
     ...state,
     more: () => load(shown.current.pages + 1, shown.current),
     all: () => load(Infinity, shown.current),
-    reload: () => load(Math.max(shown.current.pages, 1), null),
+    reload,
   };
 }
 

@@ -53,6 +53,35 @@ addEventListener("hashchange", () => {
   while (kept.size > KEPT_ENTRIES) kept.delete(kept.keys().next().value);
 });
 
+// How long Back waits for a page's content to come back (its lists load again) to put the scroll back.
+const RESTORE_MS = 5000;
+const USER_SCROLLS = ["wheel", "touchstart", "keydown", "pointerdown"];
+let restoring = null;
+
+/**
+ * Scrolls the page just shown to where the reader left it, when Back (or Forward) led to an entry already seen,
+ * else to the top. A page whose content loads again (My account's sections: finding P9, Back from a book
+ * landed at the top of a long column) is not yet as tall as it was: the position is put back each time the
+ * page's height changes, until the reader scrolls, taps or types, or RESTORE_MS pass.
+ */
+export function restoreScroll() {
+  restoring?.();
+  const target = remembered().scrollY || 0;
+  scrollTo(0, target);
+  if (!target) return;
+  const follow = new ResizeObserver(() => scrollTo(0, target));
+  const stop = () => {
+    follow.disconnect();
+    clearTimeout(timer);
+    for (const kind of USER_SCROLLS) removeEventListener(kind, stop, true);
+    restoring = null;
+  };
+  const timer = setTimeout(stop, RESTORE_MS);
+  for (const kind of USER_SCROLLS) addEventListener(kind, stop, { capture: true, passive: true });
+  follow.observe(document.body);
+  restoring = stop;
+}
+
 export function useRoute() {
   const [route, setRoute] = useState(parseHash);
   useEffect(() => {

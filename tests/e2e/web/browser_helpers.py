@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -51,6 +52,26 @@ async def receive_hold_copy(rest: httpx.AsyncClient, staff, hold: str) -> dict:
     assert received.status_code == 200 and received.json()["status"] == "HOLD_STATUS_READY", received.text
     answer: dict = received.json()
     return answer
+
+
+async def new_book(rest: httpx.AsyncClient, staff, title: str) -> tuple[str, str]:
+    """A book of its own with one copy (never one of the session's seeded copies, which other tests lend):
+    its name and the copy's barcode."""
+    made = await rest.post("/v1/books", json={"title": title, "authors": ["Ada Lovelace"]}, headers=staff.headers)
+    assert made.status_code == 200, made.text
+    barcode = f"39{uuid.uuid4().int % 10**10:010d}"
+    copy = await rest.post(f"/v1/{made.json()['name']}/copies", json={"barcode": barcode}, headers=staff.headers)
+    assert copy.status_code == 200, copy.text
+    return made.json()["name"], barcode
+
+
+async def lend(rest: httpx.AsyncClient, staff, patron: dict, barcode: str) -> dict:
+    """The copy `barcode` issued to `patron` at the desk: the loan."""
+    body = {"patron": patron["name"], "barcode": barcode}
+    issued = await rest.post("/v1/loans:issue", json=body, headers=staff.headers)
+    assert issued.status_code == 200, issued.text
+    loan: dict = issued.json()
+    return loan
 
 
 async def sign_in(page: Page, email: str, password: str, *, next_hash: str = "") -> None:

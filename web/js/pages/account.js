@@ -7,10 +7,10 @@ import { html } from "../html.js";
 import { announce, focusLater, titleLangOf } from "../a11y.js";
 import { LANGUAGES, fieldText, fineText, formatMoney, language, languageName, t, tn } from "../i18n.js";
 import { session } from "../session.js";
-import { DateText, DeadlineText, ErrorNotice, Loading, Money, NotYetAvailable, Notice, TotalOwed, markedTitle, useAction, useAsync, useOverdueLoanTitles, useTitle } from "../components.js";
+import { DateText, DeadlineText, ErrorNotice, LoadError, Loading, Money, NotYetAvailable, Notice, TotalOwed, markedTitle, useAction, useAsync, useOverdueLoanTitles, useTitle } from "../components.js";
 import { HoldStatus } from "./book.js";
 import { fetchActiveHolds, fetchAll, sumOwed } from "../paging.js";
-import { useRenewableLoans } from "../renewing.js";
+import { RenewResult, useRenewableLoans } from "../renewing.js";
 import { FollowedAuthors } from "../following.js";
 import { HoldPickupChange } from "../hold_pickup.js";
 import { useBookHeadings } from "../book_headings.js";
@@ -50,16 +50,16 @@ function Restriction({ user }) {
 
 function Loans({ patron }) {
   const { loans, message, renew, busy } = useRenewableLoans(patron);
+  // Loans that could not be loaded are said so, never "You have no books on loan" (finding P7).
   return html`<section aria-labelledby="loans-heading">
     <h2 id="loans-heading">${t("loans.heading")}</h2>
-    ${message?.ok && html`<${Notice}>${message.text}<//>`}
-    ${message?.error && html`<${ErrorNotice} error=${message.error} title=${t("loans.renew_refused")} />`}
-    ${loans.loading && !loans.data ? html`<${Loading} />` : html`<${LoanTable} loans=${loans.data || []} onRenew=${renew} busy=${busy} />`}
-    <${ErrorNotice} error=${loans.error} />
+    <${LoadError} of=${loans} title=${t("loans.load_failed")} id="loans" />
+    ${loans.loading && !loans.data && html`<${Loading} />`}
+    ${loans.data && html`<${LoanTable} loans=${loans.data} onRenew=${renew} busy=${busy} message=${message} />`}
   </section>`;
 }
 
-function LoanTable({ loans, onRenew, busy }) {
+function LoanTable({ loans, onRenew, busy, message }) {
   if (!loans.length) return html`<p>${t("loans.none")}</p>`;
   return html`<div class="table-wrap"><table class="stacks" data-testid="loans">
     <thead><tr>
@@ -76,7 +76,8 @@ function LoanTable({ loans, onRenew, busy }) {
           </td>
           <td data-label=${t("loans.renewals")}>${loan.renewal_count} / ${loan.max_renewals}</td>
           <td>${!session.isRestricted() && html`<button type="button" class="button small quiet" onClick=${() => onRenew(loan)}
-            aria-disabled=${busy ? "true" : undefined} aria-label=${t("loans.renew_named", { title: loan.book_title })}>${t("loans.renew")}</button>`}</td>
+            aria-disabled=${busy ? "true" : undefined} aria-label=${t("loans.renew_named", { title: loan.book_title })}>${t("loans.renew")}</button>`}
+            <${RenewResult} message=${message} loan=${loan} /></td>
         </tr>`,
       )}
     </tbody>
@@ -118,7 +119,8 @@ function Holds({ patron }) {
   }
   return html`<section aria-labelledby="holds-heading">
     <h2 id="holds-heading">${t("holds.heading")}</h2>
-    <${ErrorNotice} error=${error || holds.error} />
+    <${ErrorNotice} error=${error} />
+    <${LoadError} of=${holds} title=${t("holds.load_failed")} id="holds" />
     ${holds.loading && !holds.data && html`<${Loading} />`}
     ${holds.data && !holds.data.length && html`<p>${t("holds.none")}</p>`}
     <ul class="results" data-testid="holds">
@@ -144,7 +146,7 @@ function Fines({ patron }) {
   const loanTitles = useOverdueLoanTitles(list);
   return html`<section aria-labelledby="fines-heading">
     <h2 id="fines-heading">${t("fines.heading")}</h2>
-    <${ErrorNotice} error=${fines.error} />
+    <${LoadError} of=${fines} title=${t("fines.load_failed")} id="fines" />
     ${fines.loading && !fines.data && html`<${Loading} />`}
     ${fines.data &&
     html`<p data-testid="fines-total"><${TotalOwed} total=${fines.data.outstanding_total} currency=${list[0]?.currency_code} /></p>`}
@@ -176,7 +178,7 @@ function Notifications({ patron }) {
     <h2 id="notifications-heading">${t("notifications.heading")}</h2>
     ${notifications.error?.unimplemented
       ? html`<${NotYetAvailable} what=${t("notifications.not_available")} />`
-      : html`<${ErrorNotice} error=${notifications.error} />`}
+      : html`<${LoadError} of=${notifications} title=${t("notifications.load_failed")} id="notifications" />`}
     ${notifications.data && !notifications.data.length && html`<p>${t("notifications.none")}</p>`}
     <ul class="results">
       ${(notifications.data || []).map(

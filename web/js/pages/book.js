@@ -5,7 +5,7 @@ import { html } from "../html.js";
 import { announce, focusLater, langOf, useHeadingFocusWhenReady } from "../a11y.js";
 import { formatDeadline, languageName, t } from "../i18n.js";
 import { session } from "../session.js";
-import { Availability, ErrorNotice, Loading, NotFound, Notice, namesNothing, useAction, useAsync, useTitle } from "../components.js";
+import { Availability, ErrorNotice, LoadError, Loading, NotFound, Notice, namesNothing, useAction, useAsync, useTitle } from "../components.js";
 import { AddCopy, CopyList, HoldForAPatron } from "./book_staff.js";
 import { fetchAll } from "../paging.js";
 import { FollowAuthors } from "../following.js";
@@ -27,12 +27,16 @@ export function BookPage({ params }) {
   useHeadingFocusWhenReady(Boolean(book.data || book.error)); // the heading comes with the book
   if (book.loading && !book.data) return html`<${Loading} />`;
   if (namesNothing(book.error)) return html`<${NotFound} />`;
-  if (book.error) return html`<h1 tabindex="-1">${t("book.title")}</h1><${ErrorNotice} error=${book.error} />`;
-  const record = book.data;
   const reload = () => {
     book.reload();
     copies.reload();
   };
+  // Opened offline: said so, with Try again (the book and its copies), and asked again once online (finding P7).
+  if (!book.data) {
+    return html`<h1 tabindex="-1">${t("book.title")}</h1>
+      <${LoadError} of=${{ error: book.error, reload }} title=${t("book.load_failed")} id="book" />`;
+  }
+  const record = book.data;
   return html`<article>
     <div class="book-head">
       <h1 tabindex="-1" lang=${langOf(record)}>${record.title}${record.subtitle && html`<span class="muted">: ${record.subtitle}</span>`}</h1>
@@ -52,8 +56,9 @@ export function BookPage({ params }) {
       ? html`<p class="card" data-testid="reference-only">${t("hold.reference_only")}</p>`
       : html`<${HoldPanel} bookName=${bookName} copies=${copies.data || []} onPlaced=${reload} />`}
     <h2>${t("book.copies")}</h2>
-    ${copies.loading ? html`<${Loading} />` : html`<${CopiesByBranch} copies=${copies.data || []} reference=${referenceCodes(itemTypes.data)} />`}
-    <${ErrorNotice} error=${copies.error} />
+    <${LoadError} of=${copies} title=${t("book.copies_load_failed")} id="copies" />
+    ${copies.loading && !copies.data && html`<${Loading} />`}
+    ${copies.data && html`<${CopiesByBranch} copies=${copies.data} reference=${referenceCodes(itemTypes.data)} />`}
     ${session.isStaff() &&
     html`<${HoldForAPatron} book=${record} copies=${copies.data || []} onPlaced=${reload} />
       <${AddCopy} book=${record} onAdded=${reload} />

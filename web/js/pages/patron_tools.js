@@ -5,9 +5,9 @@ import { useState } from "preact/hooks";
 import { api } from "../api.js";
 import { html } from "../html.js";
 import { fieldText, formatDeadline, t, tn } from "../i18n.js";
-import { DeadlineText, ErrorNotice, Field, Notice, useAction, useAsync } from "../components.js";
+import { DeadlineText, ErrorNotice, Field, LoadError, Notice, useAction, useAsync } from "../components.js";
 import { fetchAll } from "../paging.js";
-import { useRenewableLoans } from "../renewing.js";
+import { RenewResult, useRenewableLoans } from "../renewing.js";
 import { PickupBranchField } from "../pickup_branch.js";
 import { keepFocus, langOf, titleLangOf } from "../a11y.js";
 
@@ -17,9 +17,7 @@ export function PatronLoans({ patron }) {
   const list = loans.data || [];
   return html`<section aria-labelledby="patron-loans-heading">
     <h2 id="patron-loans-heading">${t("loans.heading")}</h2>
-    ${message?.text && html`<${Notice}>${message.text}<//>`}
-    <${ErrorNotice} error=${message?.error} title=${t("loans.renew_refused")} />
-    <${ErrorNotice} error=${loans.error} />
+    <${LoadError} of=${loans} title=${t("loans.load_failed_patron")} id="patron-loans" />
     ${loans.data && !list.length && html`<p>${t("patrons.no_loans")}</p>`}
     ${list.length > 0 &&
     html`<div class="table-wrap"><table class="stacks" data-testid="patron-loans">
@@ -32,7 +30,8 @@ export function PatronLoans({ patron }) {
             ${loan.overdue && html` — ${tn("loans.overdue_days", loan.overdue_days)}`}</td>
           <td data-label=${t("loans.renewals")}>${loan.renewal_count} / ${loan.max_renewals}</td>
           <td><button type="button" class="button small quiet" onClick=${() => renew(loan)} aria-disabled=${busy ? "true" : undefined}
-            aria-label=${t("loans.renew_named", { title: loan.book_title })}>${t("loans.renew")}</button></td>
+            aria-label=${t("loans.renew_named", { title: loan.book_title })}>${t("loans.renew")}</button>
+            <${RenewResult} message=${message} loan=${loan} /></td>
         </tr>`,
       )}</tbody>
     </table></div>`}
