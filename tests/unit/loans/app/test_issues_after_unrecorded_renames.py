@@ -7,7 +7,6 @@ the catalog lists are behind no rename, and the rename is recorded as followed. 
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 
 import pytest
 
@@ -16,25 +15,16 @@ from services.loans.app.issuing import IssueLoan
 from services.loans.app.returning import ReturnLoan
 from services.loans.domain.loan_record import LoanStatus
 from services.loans.domain.rule_keys import RulesBehindCatalog
-from services.loans.domain.rules import CirculationRule, RuleTerms
 from services.support.runtime.errors import DependencyUnavailable
 
-from ..desk import DESK, NOW, Desk
+from ..desk import DESK, Desk
 from ..fakes import FakeLoansDatabase
-
-RENAMED_AT = datetime(2026, 11, 2, 8, 59, 59, tzinfo=UTC)
+from .test_issues_after_item_type_renames import RENAMED_AT, three_day_rule
 
 
 @pytest.fixture(autouse=True)
 def short_wait(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(following_item_types, "RULES_FOLLOW_WAIT_SECONDS", 0.1)
-
-
-def three_day_rule(db: FakeLoansDatabase, item_type: str) -> CirculationRule:
-    rule = CirculationRule.create(RuleTerms("*", item_type, loan_period_days=3), now=NOW, listed_item_type=item_type)
-    rule.events.clear()
-    db.rules[rule.id] = rule
-    return rule
 
 
 def renamed_serial(desk: Desk) -> str:
