@@ -44,7 +44,7 @@ async def test_a_patron_searches_opens_a_book_signs_in_and_places_a_hold(
     await expect(copies.get_by_role("rowheader", name="east")).to_be_visible()
 
     # Signing in from the book page comes back to it.
-    await page.get_by_role("link", name="Sign in").last.click()
+    await page.get_by_role("main").get_by_role("link", name="Sign in").click()  # the hold panel's, not the banner's
     await page.get_by_label("Email").fill(patron["email"])
     await page.get_by_label("Password").fill(patron["password"])
     await page.get_by_role("button", name="Sign in").click()
