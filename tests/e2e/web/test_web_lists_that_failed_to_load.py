@@ -30,7 +30,7 @@ async def _phone(new_context) -> Page:
 async def test_my_account_opened_offline_says_the_loans_could_not_be_loaded_and_loads_them_once_online(
     new_context, rest: httpx.AsyncClient, librarian, one_copy_book, unique_email
 ) -> None:
-    patron = await _reader_with_a_loan(rest, librarian, one_copy_book, unique_email, "Vera Figner")
+    patron = await _reader_with_a_loan(rest, librarian, one_copy_book, unique_email, "Lidia Zinovieva")
     page = await _phone(new_context)
     await sign_in(page, patron["email"], patron["password"], next_hash="/")
     await expect(page.get_by_test_id("results")).to_be_visible()

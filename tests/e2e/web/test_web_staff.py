@@ -72,6 +72,9 @@ async def test_an_admin_edits_the_rules_matrix_and_changes_a_role(
     await page.get_by_role("link", name="Users").click()
     await page.get_by_label("Name, email, phone or card number").fill(staff_to_be["email"])
     await page.keyboard.press("Enter")
+    # The list of every account is shown until the search answers: wait for the one row it finds.
+    await expect(page.get_by_role("row").filter(has_text=staff_to_be["email"])).to_have_count(1)
+    await expect(page.get_by_role("row").filter(has_text="@")).to_have_count(1)
     await page.get_by_label("Role of Vera Figner").select_option("USER_ROLE_LIBRARIAN")
     await page.get_by_role("row").filter(has_text="Vera Figner").get_by_role("button", name="Save").click()
     await expect(page.get_by_text("Vera Figner: role changed.")).to_be_visible()
