@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
@@ -81,6 +82,34 @@ async def sign_in(page: Page, email: str, password: str, *, next_hash: str = "")
     await page.get_by_label("Password").fill(password)
     await page.get_by_role("button", name="Sign in").click()
     await page.wait_for_function("() => !location.hash.startsWith('#/signin')")
+
+
+class CallsInFlight:
+    """The page's requests not yet answered, counted from when this is made: a test that changes the world
+    under the page (ends its session) waits first until the page has nothing on its way, else a load still
+    in flight meets the change and the page reacts to it before the test's own action."""
+
+    def __init__(self, page: Page) -> None:
+        self._pending: set = set()
+        self._last_change = time.monotonic()
+        page.on("request", self._started)
+        page.on("requestfinished", self._ended)
+        page.on("requestfailed", self._ended)
+
+    def _started(self, request) -> None:
+        self._pending.add(request)
+        self._last_change = time.monotonic()
+
+    def _ended(self, request) -> None:
+        self._pending.discard(request)
+        self._last_change = time.monotonic()
+
+    async def settled(self, quiet_s: float = 0.5, timeout_s: float = 15) -> None:
+        """Until nothing has been on its way for `quiet_s` (a load that starts another is waited for too)."""
+        deadline = time.monotonic() + timeout_s
+        while self._pending or time.monotonic() - self._last_change < quiet_s:
+            assert time.monotonic() < deadline, f"still on their way: {[r.url for r in self._pending]}"
+            await asyncio.sleep(0.05)
 
 
 async def scan(page: Page, field_id: str, code: str) -> None:

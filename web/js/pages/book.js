@@ -129,6 +129,9 @@ function HoldPanel({ bookName, copies, onPlaced }) {
   }
   const hold = placed || mine.data;
   if (hold) return html`<div class="card" id="my-hold" data-testid="my-hold"><${HoldStatus} hold=${hold} /></div>`;
+  // Not offered until the reader's own holds of the book are known: a form tapped while they load may be one
+  // for a book already on hold (the card replaced it a moment later, under the finger).
+  if (mine.loading && !mine.error) return html`<div class="card"><${Loading} /></div>`;
 
   // The library's branches when it lists them (a hold may be picked up at any, copies or not); else the
   // branches its copies are at.
