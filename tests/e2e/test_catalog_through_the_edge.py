@@ -121,6 +121,18 @@ def test_grpcurl_lists_every_service_through_the_edge(mesh) -> None:
     assert expected | {"grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"} <= services
 
 
+def test_grpcurl_describes_a_method_through_the_edge(mesh) -> None:
+    described = subprocess.run(
+        [_grpcurl(), "-plaintext", mesh.edge_grpc_target, "describe", "athenaeum.catalog.v1.CatalogService.GetBook"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert described.returncode == 0, described.stderr
+    signature = "rpc GetBook ( .athenaeum.catalog.v1.GetBookRequest ) returns ( .athenaeum.catalog.v1.Book )"
+    assert signature in described.stdout, described.stdout
+
+
 def test_grpcurl_calls_a_method_by_reflection_through_the_edge(mesh, librarian) -> None:
     created = subprocess.run(
         [

@@ -16,7 +16,6 @@ from google.protobuf.descriptor import ServiceDescriptor
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
-from grpc_reflection.v1alpha._async import ReflectionServicer
 
 from services.support.runtime import tracing
 from services.support.runtime.access import api_service_names, policy_for
@@ -31,6 +30,7 @@ from services.support.runtime.messaging import NatsLink
 from services.support.runtime.mutations import MutationInterceptor
 from services.support.runtime.on_behalf import OnBehalfInterceptor
 from services.support.runtime.probes import LIVENESS_SERVICE
+from services.support.runtime.reflection import MethodAwareReflection
 from services.support.runtime.request_ledger import RequestLedger
 from services.support.runtime.settings import BaseServiceSettings
 from services.support.runtime.telemetry import configure_logging, start_metrics_endpoint
@@ -156,7 +156,7 @@ async def serve(app: ServiceApp) -> None:
     # and would give the registrar the synchronous one (a generator the asyncio server cannot run).
     health = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
     reflected = [*api_service_names(), health, reflection.SERVICE_NAME]
-    reflection_pb2_grpc.add_ServerReflectionServicer_to_server(ReflectionServicer(reflected), registrar)
+    reflection_pb2_grpc.add_ServerReflectionServicer_to_server(MethodAwareReflection(reflected), registrar)
     reporter = health_reporter(app, health_servicer, service_names, follower)
     address = listen_address(settings)
     server.add_insecure_port(address)
