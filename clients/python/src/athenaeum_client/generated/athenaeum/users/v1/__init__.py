@@ -286,8 +286,9 @@ class ChangePasswordRequest(betterproto2.Message):
     Idempotency key (AIP-155), a UUID the client chooses: the call acts once, and a retry with the same id
     gets the first call's answer (a retry of a change whose answer was lost is not told its current password
     is wrong: it is the old one now). While the first call runs, a retry waits for it or gets ABORTED with
-    reason REQUEST_IN_PROGRESS and RetryInfo. Refusals changed nothing and are not kept. The same id with
-    another request (or RPC) is INVALID_ARGUMENT. Ids are kept 24 hours. Empty: no deduplication.
+    reason REQUEST_IN_PROGRESS and RetryInfo. Refusals changed nothing and are not kept. The same id for
+    another account (or RPC, or caller) is INVALID_ARGUMENT; the passwords are not compared (no trace of them
+    is kept), so send a new id with new passwords. Ids are kept 24 hours. Empty: no deduplication.
     """
 
 
