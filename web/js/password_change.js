@@ -2,13 +2,13 @@
 // every session; a password a librarian set and read out at the desk could not be replaced). The current password
 // is asked (a stolen access token alone cannot change it); the new one by the registration's rules. The users
 // service signs out every other session of the account and keeps this one: the page says so.
-import { useLayoutEffect, useRef, useState } from "preact/hooks";
+import { useLayoutEffect, useState } from "preact/hooks";
 import { api } from "./api.js";
 import { html } from "./html.js";
 import { SaidNotice } from "./a11y.js";
 import { fieldText, t } from "./i18n.js";
 import { session } from "./session.js";
-import { ErrorNotice, Field } from "./components.js";
+import { ErrorNotice, Field, useAction } from "./components.js";
 
 const CURRENT = "password-current";
 const NEW = "password-new";
@@ -24,8 +24,10 @@ export function ChangePassword() {
   const [form, setForm] = useState({ current: "", new: "" });
   const [error, setError] = useState(null);
   const [done, setDone] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const sending = useRef(false); // a second Enter or tap while the first is on its way is ignored
+  // One request_id per press (a second Enter or tap while the first is on its way is ignored): a retry after
+  // an answer that said nothing final sends the same one, so a change whose answer was lost is answered as it
+  // was, not "the current password is wrong" (the current one is the new one by then).
+  const change = useAction();
   const errors = fieldErrors(error);
   // A refused field takes the focus: a screen reader says its error, and the change is known not to be made.
   useLayoutEffect(() => {
@@ -35,21 +37,20 @@ export function ChangePassword() {
 
   async function submit(event) {
     event.preventDefault();
-    if (sending.current) return;
-    sending.current = true;
-    setBusy(true);
+    if (change.busy) return;
     setError(null);
     setDone(false);
+    const name = session.user.name;
+    const body = { name, current_password: form.current, new_password: form.new };
     try {
-      const body = { name: session.user.name, current_password: form.current, new_password: form.new };
-      await api(`/v1/${session.user.name}:changePassword`, { method: "POST", body });
+      const answer = await change.run(body, (request_id) =>
+        api(`/v1/${name}:changePassword`, { method: "POST", body: { ...body, request_id } }),
+      );
+      if (answer === undefined) return; // a press while the first was on its way: ignored
       setForm({ current: "", new: "" });
       setDone(true);
     } catch (failure) {
       setError(failure);
-    } finally {
-      sending.current = false;
-      setBusy(false);
     }
   }
 
@@ -66,7 +67,7 @@ export function ChangePassword() {
         autocomplete="new-password" required hint=${t("auth.password_hint")} error=${errors.new} />
       <${SaidNotice} text=${done ? t("password.changed") : ""} testid="password-changed" />
       <${ErrorNotice} error=${general} title=${t("password.not_changed")} />
-      <button class="button" type="submit" aria-disabled=${busy ? "true" : undefined}>${t("password.submit")}</button>
+      <button class="button" type="submit" aria-disabled=${change.busy ? "true" : undefined}>${t("password.submit")}</button>
     </form>
   </section>`;
 }

@@ -119,6 +119,7 @@ class UsersServicer(users_pb2_grpc.UsersServiceServicer):
             actor=convert.current_actor(),
             session_id=convert.current_session_id(),
             client=current_client_address(),
+            request_id=parse_request_id(request.request_id),
         )
         await credentials.change_password(
             command, uow=self._uow(), clock=self._clock, passwords=self._passwords, throttling=self._throttling

@@ -106,3 +106,6 @@ async def reset_password(cmd: ResetPassword, *, uow: UsersUnitOfWork, clock: Clo
             session.revoke("password_changed", now=now)
             await uow.sessions.save(session)
         await uow.commit()
+    # Answered once the other services can know the sessions ended (or the wait for the bus gave up: the token
+    # is spent, so there is no retry to ask for), as a password change is.
+    await uow.announced()

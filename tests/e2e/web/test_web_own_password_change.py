@@ -4,10 +4,12 @@ signed out and this one kept, as the page says."""
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 from browser_helpers import PHONE, register, sign_in
-from playwright.async_api import expect
+from playwright.async_api import Route, expect
 
 pytestmark = pytest.mark.e2e
 
@@ -81,3 +83,30 @@ async def test_the_russian_form_says_its_refusals_in_russian(
     await section.get_by_role("button", name="Сменить пароль").click()
     await expect(section.locator("#password-current-error")).to_have_text("Текущий пароль указан неверно.")
     await expect(section.get_by_text("must be")).to_have_count(0)
+
+
+async def test_a_change_whose_answer_was_lost_pressed_again_is_answered_as_made_not_the_password_is_wrong(
+    new_context, rest: httpx.AsyncClient, unique_email
+) -> None:
+    reader = await register(rest, unique_email(), "Sofia Parnok")
+    page = await (await new_context(viewport=PHONE)).new_page()
+    await sign_in(page, reader["email"], reader["password"])
+    section = page.get_by_test_id("change-password")
+    request_ids: list[str] = []
+
+    async def answer_lost(route: Route) -> None:
+        request_ids.append(json.loads(route.request.post_data or "{}")["request_id"])
+        await route.fetch()  # the server changes the password...
+        await route.abort("connectionreset")  # ...and its answer never arrives
+
+    await page.route("**/v1/users/*:changePassword", answer_lost, times=1)
+    await section.get_by_label("Current password").fill(reader["password"])
+    await section.get_by_label("New password").fill("Amber-Lantern-58")
+    submit = section.get_by_role("button", name="Change password")
+    await submit.click()
+    await expect(section.get_by_role("alert")).to_be_visible()  # no answer: not said to be done
+    async with page.expect_request("**/v1/users/*:changePassword") as again:
+        await submit.click()  # pressed again, the form as it was
+    assert json.loads((await again.value).post_data or "{}")["request_id"] == request_ids[0]
+    await expect(section.get_by_test_id("password-changed")).to_contain_text("Your password is changed.")
+    await expect(section.locator("#password-current-error")).to_have_count(0)

@@ -52,6 +52,8 @@ class FakeUsersDatabase:
     commits: list[Commit] = field(default_factory=list)
     bus_reachable: bool = True
     """Whether committed events reach the message bus in time (`announced()`)."""
+    announced_after: list[int] = field(default_factory=list)
+    """How many commits there were each time a use case waited for the bus (`announced()`)."""
 
     @property
     def published(self) -> list[DomainEvent]:
@@ -74,6 +76,7 @@ class FakeUsersUnitOfWork:
         self._reading = False
 
     async def announced(self) -> bool:
+        self._db.announced_after.append(len(self._db.commits))
         return self._db.bus_reachable
 
     def reading(self) -> Self:

@@ -66,6 +66,7 @@ async def test_the_new_password_works_once_and_signs_out_every_session(db, clock
     assert db.users[user.id].password_hash == f"v2${NEW}"
     assert {db.sessions[s.id].revoke_reason for s in sessions} == {"password_changed"}
     assert len([e for e in db.published if isinstance(e, SessionRevoked)]) == 2
+    assert db.announced_after == [len(db.commits)]  # answered once the revocations were on the bus
     (changed,) = [e for e in db.published if isinstance(e, PasswordChanged)]
     assert (changed.name, changed.method, changed.changed_by) == (user.name, "reset", "")
     with pytest.raises(FailedPrecondition) as again:

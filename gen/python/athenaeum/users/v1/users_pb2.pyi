@@ -494,6 +494,7 @@ class ChangePasswordRequest(_message.Message):
     NAME_FIELD_NUMBER: _builtins.int
     CURRENT_PASSWORD_FIELD_NUMBER: _builtins.int
     NEW_PASSWORD_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """"users/{user}" or "users/me": the caller's own account, or (staff) a reader's."""
     current_password: _builtins.str
@@ -505,16 +506,25 @@ class ChangePasswordRequest(_message.Message):
     common passwords, the email itself and passwords of fewer than 4 distinct characters are refused
     (INVALID_ARGUMENT).
     """
+    request_id: _builtins.str
+    """Idempotency key (AIP-155), a UUID the client chooses: the call acts once, and a retry with the same id
+    gets the first call's answer (a retry of a change whose answer was lost is not told its current password
+    is wrong: it is the old one now). While the first call runs, a retry waits for it or gets ABORTED with
+    reason REQUEST_IN_PROGRESS and RetryInfo. Refusals changed nothing and are not kept. The same id for
+    another account (or RPC, or caller) is INVALID_ARGUMENT; the passwords are not compared (no trace of them
+    is kept), so send a new id with new passwords. Ids are kept 24 hours. Empty: no deduplication.
+    """
     def __init__(
         self,
         *,
         name: _builtins.str = ...,
         current_password: _builtins.str = ...,
         new_password: _builtins.str = ...,
+        request_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["current_password", b"current_password", "name", b"name", "new_password", b"new_password"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["current_password", b"current_password", "name", b"name", "new_password", b"new_password", "request_id", b"request_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

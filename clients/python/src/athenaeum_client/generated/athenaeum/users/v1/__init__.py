@@ -281,6 +281,16 @@ class ChangePasswordRequest(betterproto2.Message):
     (INVALID_ARGUMENT).
     """
 
+    request_id: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
+    """
+    Idempotency key (AIP-155), a UUID the client chooses: the call acts once, and a retry with the same id
+    gets the first call's answer (a retry of a change whose answer was lost is not told its current password
+    is wrong: it is the old one now). While the first call runs, a retry waits for it or gets ABORTED with
+    reason REQUEST_IN_PROGRESS and RetryInfo. Refusals changed nothing and are not kept. The same id for
+    another account (or RPC, or caller) is INVALID_ARGUMENT; the passwords are not compared (no trace of them
+    is kept), so send a new id with new passwords. Ids are kept 24 hours. Empty: no deduplication.
+    """
+
 
 default_message_pool.register_message(
     "athenaeum.users.v1", "ChangePasswordRequest", ChangePasswordRequest
