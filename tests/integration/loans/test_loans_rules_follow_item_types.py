@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.timestamp_pb2 import Timestamp
+from jetstream_durables import start_at_new_messages
 from loans_world import World, relaying, running
 
 from athenaeum.catalog.v1 import catalog_pb2
@@ -89,6 +90,9 @@ async def test_rules_follow_a_rename_and_a_deletion_off_the_catalog_stream(world
     consumer = ItemTypesConsumer(
         link, world.uow, world.clock, world.catalog, spec=replace(ITEM_TYPES, durable=f"loans-it-{tag}")
     )
+    # Not the other tests' item type changes on the session's catalog stream: one at a time, a transaction
+    # each, they would stand before this test's own.
+    await start_at_new_messages(link.jetstream(), consumer.spec)
     task = await running(consumer)
     try:
         renamed = _changed(new, made, update_mask=FieldMask(paths=["code"]), previous_values={"code": old})

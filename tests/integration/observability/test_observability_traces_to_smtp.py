@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import nats as nats_client
 import pytest
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from jetstream_durables import start_at_new_messages
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -39,9 +39,8 @@ from services.notifications.domain.delivery import SmsPolicy
 from services.notifications.domain.kinds import Channel
 from services.notifications.domain.recipients import AccountStatus, Recipient
 from services.support.runtime.clock import SystemClock
-from services.support.runtime.consumers import SERVER_DELIVERIES
 from services.support.runtime.engine import session_factory
-from services.support.runtime.messaging import ConsumerSpec, NatsLink
+from services.support.runtime.messaging import NatsLink
 from services.support.runtime.migrations import upgrade_to_head
 from services.support.runtime.settings import BaseServiceSettings
 from services.support.runtime.tracing import configure_tracing, publishing, trace_headers
@@ -58,21 +57,6 @@ def record_spans() -> None:
         provider.add_span_processor(SimpleSpanProcessor(EXPORTER))
     else:
         configure_tracing(service="notifications-test", settings=BaseServiceSettings(), exporter=EXPORTER)
-
-
-async def start_at_new_messages(nats_url: str, spec: ConsumerSpec) -> None:
-    """Made before the consumer binds to it, the durable skips the stream's backlog: every loans event the
-    session's earlier tests published (thousands, most for recipients unknown here, retried with backoff)
-    would otherwise stand before this test's one event for longer than it waits."""
-    client = await nats_client.connect(nats_url)
-    try:
-        await client.jetstream().add_consumer(spec.stream, config=ConsumerConfig(
-            durable_name=spec.durable, deliver_policy=DeliverPolicy.NEW, ack_policy=AckPolicy.EXPLICIT,
-            filter_subject=spec.filter_subject, max_deliver=SERVER_DELIVERIES, ack_wait=spec.ack_wait_seconds,
-            max_ack_pending=spec.max_ack_pending,
-        ))  # fmt: skip
-    finally:
-        await client.close()
 
 
 @pytest.fixture
@@ -112,7 +96,8 @@ async def pipeline(postgres, nats, sinks) -> AsyncIterator[tuple[str, Recipient]
     consumer = ConcurrentConsumer(link, spec, handler)
     tasks = [asyncio.create_task(link.run())]
     await asyncio.wait_for(link.wait_connected(), 10)  # the link declares the streams
-    await start_at_new_messages(nats, spec)
+    # A durable of its own on the shared loans stream: the session's backlog would stand before its one event.
+    await start_at_new_messages(link.jetstream(), spec)
     tasks += [asyncio.create_task(job()) for job in (consumer.run, dispatcher.run)]
     try:
         yield nats, patron
