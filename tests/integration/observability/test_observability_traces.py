@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -39,6 +40,8 @@ EXPORTER = InMemorySpanExporter()
 FRONT = "/athenaeum.test.Front/Borrow"
 BACK = "/athenaeum.test.Back/Reserve"
 EVENT_SUBJECT = subject("catalog", "trace_probe")
+SETTLE_SECONDS = 15.0
+"""How long an effect that follows a delivery (a span ended, a row marked, a message acked) is waited for."""
 
 
 def raw(path: str):
@@ -177,8 +180,10 @@ async def test_a_request_through_two_services_and_an_event_is_one_span_tree(two_
 
 
 async def _consumer_span(root: ReadableSpan) -> ReadableSpan:
-    # The consumer's span ends just after its handler: wait for it without sleeping a fixed time.
-    for _ in range(200):
+    # The consumer's span ends just after its handler: wait for it without sleeping a fixed time (on a busy
+    # machine the handler's return may take more than the two seconds this waited).
+    deadline = time.monotonic() + SETTLE_SECONDS
+    while time.monotonic() < deadline:
         found = [
             s
             for s in EXPORTER.get_finished_spans()
@@ -191,10 +196,10 @@ async def _consumer_span(root: ReadableSpan) -> ReadableSpan:
 
 
 async def _settled(expected: dict[tuple[str, tuple[tuple[str, str], ...]], float]) -> dict:
-    """The samples named by `expected`, once they equal it or after two seconds (no fixed sleep)."""
-    for _ in range(200):
-        seen = {key: REGISTRY.get_sample_value(key[0], dict(key[1])) for key in expected}
-        if seen == expected:
+    """The samples named by `expected`, once they equal it or after SETTLE_SECONDS (no fixed sleep)."""
+    deadline = time.monotonic() + SETTLE_SECONDS
+    while (seen := {key: REGISTRY.get_sample_value(key[0], dict(key[1])) for key in expected}) != expected:
+        if time.monotonic() > deadline:
             break
         await asyncio.sleep(0.01)
     return seen
