@@ -9,6 +9,9 @@ from test_events_through_the_edge import wait_for
 from test_notifications_through_the_edge import register, until
 
 pytestmark = pytest.mark.e2e
+EVENTUALLY = 30.0
+"""How long an effect carried by NATS and notifications' workers (a letter, a status) is waited for: 10 s was
+tight on a busy two-core CI machine; a wait ends as soon as the effect shows."""
 
 
 def test_a_moved_email_is_told_to_the_previous_address_in_part(edge: httpx.Client, librarian, mail_sink) -> None:
@@ -24,7 +27,7 @@ def test_a_moved_email_is_told_to_the_previous_address_in_part(edge: httpx.Clien
         return [(n, m) for n, m in found if m["headers"].get("X-Athenaeum-Kind") == "email_changed"
                 and (old in m["rcpt_tos"] or target in m["rcpt_tos"])]  # fmt: skip
 
-    ((number, notice),) = until(notices, bool, seconds=10)
+    ((number, notice),) = until(notices, bool, seconds=EVENTUALLY)
     assert notice["rcpt_tos"] == [old]
     assert "m…@example.net" in mail_sink.message(number)["text"]
 

@@ -19,7 +19,7 @@ NEW = "Fresh-Lantern-93"
 
 
 async def _reset_link(mail_sink, email: str) -> str:
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + 30  # users -> NATS -> notifications -> SMTP: 15 s is tight when busy
     while time.monotonic() < deadline:
         for number, mail in enumerate(await asyncio.to_thread(mail_sink.messages), start=1):
             if mail["headers"].get("X-Athenaeum-Kind") == "password_reset" and email in mail["rcpt_tos"]:
