@@ -23,6 +23,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 from prometheus_client import REGISTRY
+from span_recording import record_spans
 
 from services.support.runtime.consumers import consume
 from services.support.runtime.engine import create_engine
@@ -32,7 +33,7 @@ from services.support.runtime.outbox import OUTBOX, OutboxMessage, messaging_met
 from services.support.runtime.outbox_relay import OutboxRelay
 from services.support.runtime.settings import BaseServiceSettings
 from services.support.runtime.telemetry import JsonFormatter
-from services.support.runtime.tracing import client_interceptors, configure_tracing
+from services.support.runtime.tracing import client_interceptors
 
 pytestmark = pytest.mark.integration
 
@@ -70,7 +71,7 @@ async def start_server(methods: dict) -> tuple[grpc.aio.Server, str]:
 def settings(postgres) -> BaseServiceSettings:
     url = postgres.fresh_database("traces")
     settings = BaseServiceSettings(database_url=url, db_pool_size=2)
-    assert configure_tracing(service="trace-test", settings=settings, exporter=EXPORTER) is not None
+    record_spans(EXPORTER, service="trace-test", settings=settings)
     return settings
 
 

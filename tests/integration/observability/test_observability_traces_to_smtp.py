@@ -14,10 +14,9 @@ import nats as nats_client
 import pytest
 from jetstream_durables import start_at_new_messages
 from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
+from span_recording import record_spans
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from athenaeum.loans.v1 import events_pb2 as loans
@@ -43,25 +42,16 @@ from services.support.runtime.engine import session_factory
 from services.support.runtime.messaging import NatsLink
 from services.support.runtime.migrations import upgrade_to_head
 from services.support.runtime.settings import BaseServiceSettings
-from services.support.runtime.tracing import configure_tracing, publishing, trace_headers
+from services.support.runtime.tracing import publishing, trace_headers
 from services.support.runtime.wire import event_subject, timestamp
 
 pytestmark = pytest.mark.integration
 EXPORTER = InMemorySpanExporter()
 
 
-def record_spans() -> None:
-    """Into this module's exporter, whether or not another test installed the process's provider first."""
-    provider = trace.get_tracer_provider()
-    if isinstance(provider, TracerProvider):
-        provider.add_span_processor(SimpleSpanProcessor(EXPORTER))
-    else:
-        configure_tracing(service="notifications-test", settings=BaseServiceSettings(), exporter=EXPORTER)
-
-
 @pytest.fixture
 async def pipeline(postgres, nats, sinks) -> AsyncIterator[tuple[str, Recipient]]:
-    record_spans()
+    record_spans(EXPORTER, service="notifications-test", settings=BaseServiceSettings())
     url = await asyncio.to_thread(postgres.fresh_database, "notifications_trace")
     await asyncio.to_thread(upgrade_to_head, "notifications", url)
     engine = create_async_engine(url)
