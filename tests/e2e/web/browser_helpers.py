@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import jwt
 from playwright.async_api import Page, expect
+from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from services.users.data.signing_keys import SqlSigningKeys
 from services.users.settings import DEV_KEY_PASSPHRASE
@@ -81,7 +82,11 @@ async def sign_in(page: Page, email: str, password: str, *, next_hash: str = "")
     await page.get_by_label("Email").fill(email)
     await page.get_by_label("Password").fill(password)
     await page.get_by_role("button", name="Sign in").click()
-    await page.wait_for_function("() => !location.hash.startsWith('#/signin')")
+    try:
+        await page.wait_for_function("() => !location.hash.startsWith('#/signin')")
+    except PlaywrightTimeoutError:
+        said = await page.locator("[role=alert], .notice").all_inner_texts()
+        raise AssertionError(f"still on the sign-in form; the page says: {said}") from None
 
 
 class CallsInFlight:
