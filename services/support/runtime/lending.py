@@ -70,6 +70,12 @@ def lend_from(engine: AsyncEngine, *, keep: int) -> Lender:
     return lender
 
 
+def idle_in(pool: Any) -> int:
+    """How many of the pool's checked-out connections are idle in its lender (none without one)."""
+    lender = _LENDERS.get(pool)
+    return lender.idle if lender is not None else 0
+
+
 async def take(engine: AsyncEngine) -> Any:
     """A driver connection of the engine's pool: through its lender when it has one."""
     lender = _LENDERS.get(engine.sync_engine.pool)

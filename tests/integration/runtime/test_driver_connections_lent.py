@@ -18,6 +18,7 @@ from services.support.runtime.infrastructure import Infrastructure
 from services.support.runtime.migrations import upgrade_to_head
 from services.support.runtime.request_ledger import RequestLedger
 from services.support.runtime.settings import BaseServiceSettings
+from services.support.runtime.telemetry import DB_POOLS
 
 pytestmark = pytest.mark.integration
 _BACKEND = DriverStatement(sa.select(sa.func.pg_backend_pid().label("pid")))
@@ -100,8 +101,19 @@ async def test_half_the_pool_is_kept_and_sessions_have_the_rest(infra: Infrastru
     await asyncio.gather(*(unit.get() for unit in units))
     await asyncio.gather(*(unit.close() for unit in units))
     assert infra.lender.idle == 2 and pool.checkedin() == 2
+    assert _gauges(infra) == {"checked_out": 0, "idle": 4, "overflow": 0}  # the lender's idle ones are idle
     async with infra.engine.connect() as one, infra.engine.connect() as two:  # without waiting for the lender
         assert await one.scalar(sa.text("SELECT 1")) == await two.scalar(sa.text("SELECT 1")) == 1
+
+
+def _gauges(infra: Infrastructure) -> dict[str, float]:
+    database = infra.engine.url.database
+    return {
+        sample.labels["state"]: sample.value
+        for metric in DB_POOLS.collect()
+        for sample in metric.samples
+        if sample.name == "athenaeum_db_pool_connections" and sample.labels["database"] == database
+    }
 
 
 async def test_closing_the_database_closes_the_kept_connections(postgres: Any) -> None:
