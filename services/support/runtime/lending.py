@@ -27,6 +27,7 @@ class Lender:
         self._engine = engine
         self._keep = keep
         self._idle: list[Any] = []
+        self._asked: list[AsyncEngine] = []
 
     @property
     def idle(self) -> int:
@@ -55,18 +56,32 @@ class Lender:
     async def close(self) -> None:
         """Every idle connection back into the pool; from now on the engine's connections go there directly."""
         _LENDERS.pop(self._engine.sync_engine.pool, None)
+        for engine in self._asked:
+            _ASKED.pop(engine, None)
         idle, self._idle, self._keep = self._idle, [], 0
         for pooled in idle:
             await greenlet_spawn(pooled.close)
 
 
 _LENDERS: weakref.WeakKeyDictionary[Any, Lender] = weakref.WeakKeyDictionary()
+"""Each lender by its pool."""
+_ASKED: dict[AsyncEngine, Lender] = {}
+"""Each lender by the engines it was found for (a few per service, each made once): a look-up by the pool made
+a weak reference and read the pool through the engine's options each time (~0.5 % of a loaded loans process)."""
 
 
 def lend_from(engine: AsyncEngine, *, keep: int) -> Lender:
     """The engine's driver connections (every engine made from it, e.g. by `execution_options`: they share its
     pool) go through a Lender keeping at most `keep` of them idle."""
     lender = _LENDERS[engine.sync_engine.pool] = Lender(engine, keep=keep)
+    return lender
+
+
+def _lender_of(engine: AsyncEngine) -> Lender | None:
+    lender = _ASKED.get(engine)
+    if lender is None and (lender := _LENDERS.get(engine.sync_engine.pool)) is not None and len(_ASKED) < 64:
+        _ASKED[engine] = lender  # bounded, should an engine ever be made per call
+        lender._asked.append(engine)
     return lender
 
 
@@ -78,13 +93,13 @@ def idle_in(pool: Any) -> int:
 
 async def take(engine: AsyncEngine) -> Any:
     """A driver connection of the engine's pool: through its lender when it has one."""
-    lender = _LENDERS.get(engine.sync_engine.pool)
+    lender = _lender_of(engine)
     return await (lender.take() if lender is not None else engine.raw_connection())
 
 
 async def give_back(engine: AsyncEngine, pooled: Any, *, broken: bool = False) -> None:
     """What `take` gave, back to the lender or the pool; closed when `broken`."""
-    lender = _LENDERS.get(engine.sync_engine.pool)
+    lender = _lender_of(engine)
     if lender is not None:
         await lender.give_back(pooled, broken=broken)
     else:
