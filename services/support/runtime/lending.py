@@ -2,8 +2,8 @@
 
 A unit of work on the driver (runtime/driver.py) and each request-ledger statement took a connection with
 `engine.raw_connection()` and gave it back with the pool's `close()`: a greenlet each way, the pool's queue, the
-connection record and fairy, the checkout event and the reset on return; ~36 us of the process's CPU per unit of
-work (bench/driver_checkouts.py), ~2.5 % of a loaded loans process. A `Lender` keeps the connections given back
+connection record and fairy, the checkout event and the reset on return; 41-52 us of the process's CPU per unit
+of work (bench/driver_checkouts.py), ~3.5 % of a loaded loans process. A `Lender` keeps the connections given back
 to it (at most `keep`, the last given back lent first) still checked out of that same pool, and lends them again
 without any of that: the service's connections stay bounded by the pool's size and overflow, and its sessions
 always have the rest of the pool. What the pool's checkout checked is checked here: a connection the server closed
