@@ -216,7 +216,7 @@ def store_process(settings: EventsSettings, role: str, audit: bool, connection: 
             await asyncio.gather(infra.nats.run(), store.consume())
         finally:
             await infra.nats.close()
-            await infra.engine.dispose()
+            await infra.close_database()
 
     # Storing allocates a dozen short-lived objects per event: the heap built at start is not garbage
     # (frozen: collections skip it), and young objects are collected less often.

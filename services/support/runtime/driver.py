@@ -22,6 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.util import greenlet_spawn
 
+from services.support.runtime import lending
+
 _DIALECT = postgresql_asyncpg.dialect()
 
 
@@ -119,10 +121,10 @@ class DriverConnection:
         return cast(asyncpg.Connection, self._pooled.driver_connection)
 
     async def _checkout(self) -> Any:
-        return await self._engine.raw_connection()
+        return await lending.take(self._engine)
 
     async def _give_back(self, pooled: Any, *, broken: bool) -> None:
-        await greenlet_spawn(pooled.invalidate if broken else pooled.close)
+        await lending.give_back(self._engine, pooled, broken=broken)
 
     async def commit(self) -> None:
         await self._end("COMMIT")

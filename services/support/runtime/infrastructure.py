@@ -14,6 +14,7 @@ from services.support.runtime.consumers import DurableConsumer
 from services.support.runtime.engine import create_engine, read_session_factory, session_factory
 from services.support.runtime.followers import Follower
 from services.support.runtime.health import DependencyCheck, database_check, nats_check
+from services.support.runtime.lending import Lender, lend_from
 from services.support.runtime.messaging import NatsLink
 from services.support.runtime.outbox import PUBLISHED_LONG_AGO
 from services.support.runtime.outbox_relay import OutboxRelay
@@ -32,12 +33,15 @@ class Infrastructure:
     read_sessions: async_sessionmaker[AsyncSession]  # autocommit: see read_session_factory
     nats: NatsLink
     relay: OutboxRelay
+    lender: Lender  # the driver's connections between units of work (runtime/lending.py)
 
     @classmethod
     def open(cls, name: str, settings: BaseServiceSettings, *, context: str | None = None) -> Infrastructure:
         """Builds clients; nothing connects until the service starts (no I/O at import or build time).
         `context`: the service's (whose stream it declares), when `name` is not it (a worker process)."""
         engine = create_engine(settings)
+        # Half the pool at most, so sessions always have the other half and the overflow.
+        lender = lend_from(engine, keep=max(1, settings.db_pool_size // 2))
         nats = NatsLink(
             settings.nats_url,
             name=name,
@@ -56,6 +60,7 @@ class Infrastructure:
             read_sessions=read_session_factory(engine),
             nats=nats,
             relay=OutboxRelay(engine, nats, poll_seconds=settings.outbox_poll_seconds),
+            lender=lender,
         )
 
     def app(
@@ -94,11 +99,16 @@ class Infrastructure:
                 *([requests.close] if request_ledger else []),
                 self.relay.mark_published,
                 self.nats.close,
-                self.engine.dispose,
+                self.close_database,
             ],
             requests=requests if request_ledger else None,
             max_message_bytes=max_message_bytes,
         )
+
+    async def close_database(self) -> None:
+        """The driver's idle connections, then every connection of the pool, closed."""
+        await self.lender.close()
+        await self.engine.dispose()
 
     async def sweep_outbox(self) -> None:
         """Background task: forget the events published more than `outbox_kept_hours` ago."""

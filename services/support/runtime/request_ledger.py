@@ -21,8 +21,8 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.util import greenlet_spawn
 
+from services.support.runtime import lending
 from services.support.runtime.conflicts import is_database_conflict
 from services.support.runtime.driver import DriverStatement
 from services.support.runtime.idempotency import COMMITTED, Attempt
@@ -89,11 +89,11 @@ class RequestLedger:
 
     async def _run(self, statement: DriverStatement, parameters: Mapping[str, object]) -> Any:
         """The statement's first row (the driver's record, by column name), or None."""
-        pooled = await self._engine.raw_connection()
+        pooled = await lending.take(self._engine)
         try:
             return await statement.fetchrow(pooled.driver_connection, **parameters)
         finally:
-            await greenlet_spawn(pooled.close)  # back to the pool
+            await lending.give_back(self._engine, pooled)  # for the next statement or unit of work
 
     async def claim(self, attempt: Attempt, fingerprint: bytes, *, lease: float) -> Attempt | Seen:
         """The attempt, when it now owns the id (run the request; `first` when the id was new); else the record

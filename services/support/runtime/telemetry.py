@@ -18,6 +18,8 @@ from prometheus_client import REGISTRY, Counter, Gauge, Histogram, Metric, start
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
+from services.support.runtime import lending
+
 # RPC metrics named and labelled as grpc-ecosystem's go-grpc-prometheus exports them (grpc_code spelled as Go
 # spells a code: "NotFound", "Canceled"), so ready-made gRPC dashboards and alerts read them as they are.
 _RPC_LABELS = ["grpc_type", "grpc_service", "grpc_method"]
@@ -212,9 +214,10 @@ class PoolCollector(Collector):
         for name, pool in list(self._pools.items()):
             if not hasattr(pool, "checkedout"):  # NullPool and friends keep nothing to report
                 continue
+            lent = lending.idle_in(pool)  # checked out of the pool, but idle: kept for the driver's next use
             size.add_metric([name], pool.size())
-            connections.add_metric([name, "checked_out"], pool.checkedout())
-            connections.add_metric([name, "idle"], pool.checkedin())
+            connections.add_metric([name, "checked_out"], pool.checkedout() - lent)
+            connections.add_metric([name, "idle"], pool.checkedin() + lent)
             connections.add_metric([name, "overflow"], max(pool.overflow(), 0))
         yield size
         yield connections

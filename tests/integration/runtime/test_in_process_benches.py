@@ -1,7 +1,7 @@
 """The in-process benches (`bench/units_of_work.py`, `loans_steps.py`, `catalog_steps.py`,
-`notification_claims.py`) run against real Postgres a few times each: they are run by hand, and one that fails
-after a change of the runtime or of a service's schema (as `units_of_work.py` did for a day) is found here, not
-by whoever measures next.
+`notification_claims.py`, `driver_checkouts.py`) run against real Postgres a few times each: they are run by
+hand, and one that fails after a change of the runtime or of a service's schema (as `units_of_work.py` did for
+a day) is found here, not by whoever measures next.
 
 Only that each variant ran and was measured is asserted; the figures of so few calls mean nothing."""
 
@@ -28,7 +28,9 @@ def bench_modules() -> Any:
         sys.path.remove(str(BENCH))
 
 
-@pytest.mark.parametrize("bench", ["units_of_work", "loans_steps", "catalog_steps", "notification_claims"])
+@pytest.mark.parametrize(
+    "bench", ["units_of_work", "loans_steps", "catalog_steps", "notification_claims", "driver_checkouts"]
+)
 async def test_the_bench_runs_each_of_its_variants(bench: str, bench_modules: Any, postgres: Any) -> None:
     module = bench_modules(bench)
     url = postgres.fresh_database(f"bench_{bench}")

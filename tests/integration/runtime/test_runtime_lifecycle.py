@@ -82,7 +82,7 @@ async def _composed_health(database_url: str, nats_url: str, **app_options: bool
         task.cancel()
         linking.cancel()
         await infra.nats.close()
-        await infra.engine.dispose()
+        await infra.close_database()
 
 
 async def test_the_revocation_feed_is_needed_once_before_a_process_is_ready_not_after() -> None:
