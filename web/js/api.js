@@ -58,9 +58,10 @@ export function queryString(query = {}) {
 
 /**
  * Calls the edge. `auth` sends the access token when signed in (refreshing it first when it is about
- * to expire); a 401 on a call that carried one refreshes the session once and retries.
+ * to expire); a 401 on a call that carried one refreshes the session once and retries; a read the edge refused
+ * for a moment is asked again (below).
  */
-export async function api(path, { method = "GET", query, body, auth = true, retried = false } = {}) {
+export async function api(path, { method = "GET", query, body, auth = true, retried = false, shed = 0 } = {}) {
   const headers = { accept: "application/json" };
   if (body !== undefined) headers["content-type"] = "application/json";
   const token = auth ? await session.freshToken() : null;
@@ -81,10 +82,30 @@ export async function api(path, { method = "GET", query, body, auth = true, retr
     if (refreshed === REFRESHED) return api(path, { method, query, body, auth, retried: true });
     if (refreshed === UNREACHABLE) throw sessionNotRenewed();
   }
+  if (method === "GET" && READ_AGAIN_STATUS.has(response.status) && shed < READ_AGAIN_TIMES) {
+    await sleep(readAgainAfterMs(response, shed));
+    return api(path, { method, query, body, auth, retried, shed: shed + 1 });
+  }
   const data = await readJson(response);
   if (!response.ok) throw new ApiError(response.status, data);
   return data;
 }
+
+// A read refused for a moment (a busy service sheds calls with 429 and Retry-After; a restarting one, 502-504)
+// is asked again by itself, a little later and twice at most, before the page says it could not load: on a busy
+// evening a reader saw "could not be loaded" where waiting a second would have shown the page. Changes (POST,
+// PATCH, DELETE) are never repeated here: the person decides, and the page keeps their request_id.
+const READ_AGAIN_STATUS = new Set([429, 502, 503, 504]);
+const READ_AGAIN_TIMES = 2;
+const READ_AGAIN_MOST_MS = 2000;
+
+function readAgainAfterMs(response, shed) {
+  const told = Number(response.headers.get("retry-after"));
+  const backoff = 500 * 2 ** shed;
+  return Math.min(Number.isFinite(told) && told > 0 ? told * 1000 : backoff, READ_AGAIN_MOST_MS);
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function readJson(response) {
   const text = await response.text();

@@ -42,6 +42,7 @@ async def test_back_after_signing_in_from_a_book_leaves_the_form_out(
     page = await _phone(new_context)
     await page.goto("/#/")
     await page.goto(f"/#/books/{book.id}")
+    await expect(page.get_by_role("heading", level=1)).to_have_text(book.title)  # else: what the page shows
     # The hold panel's own link (it comes back to the book), once the book is drawn: `.last` alone clicked the
     # banner's link when the panel was not there yet, and the sign-in then went to My account.
     await page.get_by_role("main").get_by_role("link", name="Sign in").click()

@@ -16,7 +16,7 @@ UNAVAILABLE = {"code": 14, "message": "no healthy upstream", "details": []}
 
 
 async def test_a_failed_search_shows_the_error_and_no_count_and_can_be_tried_again(page: Page, library) -> None:
-    await page.route("**/v1/books:search?*", lambda route: route.fulfill(status=503, json=UNAVAILABLE), times=1)
+    await page.route("**/v1/books:search?*", lambda route: route.fulfill(status=503, json=UNAVAILABLE), times=3)
 
     await page.goto("/#/?q=tolstoy")
 
@@ -27,6 +27,25 @@ async def test_a_failed_search_shows_the_error_and_no_count_and_can_be_tried_aga
     await expect(page.get_by_test_id("results").get_by_role("link", name="Anna Karenina").first).to_be_visible()
     await expect(page.get_by_test_id("result-count")).to_contain_text("found")
     await expect(page.get_by_role("alert")).to_have_count(0)
+
+
+async def test_a_search_shed_for_a_moment_is_asked_again_by_itself(page: Page, library) -> None:
+    """A busy service sheds calls (429, Retry-After): the page asks again a second later, and shows the results
+    with no error in between."""
+    shed = {"code": 8, "message": "busy; retry after 1 s", "details": []}
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url) if ":search" in request.url else None)
+    await page.route(
+        "**/v1/books:search?*",
+        lambda route: route.fulfill(status=429, json=shed, headers={"retry-after": "1"}),
+        times=1,
+    )
+
+    await page.goto("/#/?q=tolstoy")
+
+    await expect(page.get_by_test_id("results").get_by_role("link", name="Anna Karenina").first).to_be_visible()
+    await expect(page.get_by_role("alert")).to_have_count(0)
+    assert len(asked) == 2, asked
 
 
 async def test_a_search_the_edge_refuses_says_so_without_a_count(page: Page, library) -> None:
