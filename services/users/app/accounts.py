@@ -17,6 +17,7 @@ from services.support.runtime.clock import Clock
 from services.support.runtime.errors import Conflict, DependencyUnavailable, InvalidArgument
 from services.support.runtime.pagination import cursor_time, decode_token, fingerprint, page_size
 from services.support.runtime.paging import Page, page_from_rows
+from services.users.app.announcing import confirm_announced
 from services.users.app.enrolment import add_new_user, at_home_branch, check_new_account
 from services.users.app.password_attempts import ConfirmPassword, confirm_password
 from services.users.app.ports import Circulation, Passwords, UserCursor, UserFilter, UsersUnitOfWork
@@ -228,11 +229,11 @@ def _ensure_charges_still_held(standing: Standing, asked_at: datetime, now: date
 async def _announced(uow: UsersUnitOfWork) -> None:
     """A change is confirmed only once the other services can know it: loans lends by its projection of
     accounts, which must not be behind what a librarian was told (a block, a closed account, a category)."""
-    if not await uow.announced():
-        raise DependencyUnavailable(
-            "the change is saved, but the message bus is unreachable: until it is back, circulation may not "
-            "know of it; send the change again to confirm it"
-        )
+    await confirm_announced(
+        uow,
+        unconfirmed="the change is saved, but the message bus is unreachable: until it is back, circulation may "
+        "not know of it; send the change again to confirm it",
+    )
 
 
 async def get_borrowing_eligibility(

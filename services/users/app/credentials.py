@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 from services.support.runtime.clock import Clock
 from services.support.runtime.conflicts import CONCURRENT_UPDATE
-from services.support.runtime.errors import Conflict, DependencyUnavailable, InvalidArgument
+from services.support.runtime.errors import Conflict, InvalidArgument
+from services.users.app.announcing import confirm_announced
 from services.users.app.password_attempts import ConfirmPassword, confirm_password
 from services.users.app.ports import Passwords, UsersUnitOfWork
 from services.users.domain.accounts import USER, Actor, check_may_ask_for_password_change
@@ -82,8 +83,8 @@ async def _signed_out_everywhere(uow: UsersUnitOfWork) -> None:
     """Answered once the sessions it ended are revoked on the bus, as a sign-out and a block are: the other
     services refuse their access tokens only when the revocation reaches them, and the answer used to come
     first (an old token was accepted elsewhere for some tens of milliseconds after "password changed")."""
-    if not await uow.announced():
-        raise DependencyUnavailable(
-            "the password is changed, but the message bus is unreachable: until it is back, other services may "
-            "still accept the signed-out sessions' access tokens; send the change again to confirm it"
-        )
+    await confirm_announced(
+        uow,
+        unconfirmed="the password is changed, but the message bus is unreachable: until it is back, other "
+        "services may still accept the signed-out sessions' access tokens; send the change again to confirm it",
+    )

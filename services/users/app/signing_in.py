@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.support.runtime.clock import Clock
-from services.support.runtime.errors import DependencyUnavailable, InvalidArgument, Unauthenticated
+from services.support.runtime.errors import InvalidArgument, Unauthenticated
 from services.support.runtime.identity import ANONYMOUS, Role
+from services.users.app.announcing import confirm_announced
 from services.users.app.enrolment import add_new_user, check_new_account
 from services.users.app.password_attempts import UNKNOWN_CLIENT, attempt_throttles, count_attempt, save_throttles
 from services.users.app.ports import Passwords, SigningKeys, UsersUnitOfWork
@@ -190,11 +191,11 @@ async def sign_out(cmd: SignOut, *, uow: UsersUnitOfWork, clock: Clock) -> None:
         session.revoke("logout", now=clock.now())
         await uow.sessions.save(session)
         await uow.commit()
-    if not await uow.announced():
-        raise DependencyUnavailable(
-            "signed out here, but the message bus is unreachable: until it is back, other services may still "
-            "accept this session's access token; send the sign-out again to confirm it"
-        )
+    await confirm_announced(
+        uow,
+        unconfirmed="signed out here, but the message bus is unreachable: until it is back, other services may "
+        "still accept this session's access token; send the sign-out again to confirm it",
+    )
 
 
 def _required_credentials(cmd: SignIn) -> str:
