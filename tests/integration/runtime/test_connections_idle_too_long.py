@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from silent_proxy import SilentProxy
 
 from services.support.runtime.driver import DriverConnection, DriverTransaction
 from services.support.runtime.infrastructure import Infrastructure
 from services.support.runtime.settings import BaseServiceSettings
-from tests.integration.runtime.silent_proxy import SilentProxy
 
 pytestmark = pytest.mark.integration
 MAX_IDLE = 0.5
