@@ -64,7 +64,7 @@ def units(engine: AsyncEngine) -> dict[str, Work]:
 async def run(url: str, postmaster: int, count: int) -> Runs:
     settings = BaseServiceSettings(database_url=url)
     pooled, lent = create_engine(settings), create_engine(settings)
-    lender = lend_from(lent, keep=settings.db_pool_size // 2)
+    lender = lend_from(lent, keep=settings.db_pool_size // 2, max_idle=settings.db_connection_max_idle_seconds)
     ways: dict[str, Callable[[], dict[str, Work]]] = {
         "through the pool": lambda: units(pooled),
         "through the lender": lambda: units(lent),

@@ -60,7 +60,8 @@ def restore_admin(
     ] = None,
 ) -> None:
     """Create an active admin, or make an existing account an active admin again with a new password (its
-    sessions end): the way back in when the last admin is gone, blocked or has forgotten the password."""
+    sessions end): the way back in when the last admin is gone, blocked or has forgotten the password. Done
+    once the running users service has put the change on the message bus; without it, exit code 1."""
     if password_file is not None:
         try:
             password = password_file.read_text(encoding="utf-8").rstrip("\r\n")
@@ -73,18 +74,24 @@ def restore_admin(
 
 
 async def _restore_admin(email: str, password: str) -> User:
+    from functools import partial
+
     from services.support.runtime.clock import SystemClock
     from services.support.runtime.engine import create_engine, session_factory
+    from services.support.runtime.outbox_relay import wait_published
     from services.users.api import events
     from services.users.app.admins import RestoreAdmin, restore_admin
     from services.users.data.passwords import Argon2Passwords
     from services.users.data.unit_of_work import SqlUsersUnitOfWork
     from services.users.settings import UsersSettings
 
-    engine = create_engine(UsersSettings())
+    settings = UsersSettings()
+    engine = create_engine(settings)
     try:
-        # Its events wait in the outbox for the running service's relay to publish them.
-        uow = SqlUsersUnitOfWork(session_factory(engine), encode=events.encode)
+        # Its events wait in the outbox for the running service's relay to publish them (at its next poll): the
+        # command waits for that as long as the service waits for its own.
+        announce = partial(wait_published, engine, within=settings.announce_timeout_seconds)
+        uow = SqlUsersUnitOfWork(session_factory(engine), encode=events.encode, announce=announce)
         command = RestoreAdmin(email, password)
         return await restore_admin(command, uow=uow, clock=SystemClock(), passwords=Argon2Passwords())
     finally:

@@ -13,6 +13,7 @@ from typing import Any
 
 import grpc
 import httpx
+from setup_calls import set_up
 
 from athenaeum.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from services.support.mesh.registry import spiffe_id
@@ -20,7 +21,9 @@ from services.support.mesh.registry import spiffe_id
 
 def new_book(edge: httpx.Client, staff: Any, *, copies: int = 1) -> tuple[str, list[str]]:
     """A book with `copies` copies; its name and the copies' barcodes."""
-    created = edge.post("/v1/books", json={"title": f"Retries {uuid.uuid4().hex[:6]}"}, headers=staff.headers)
+    record = {"title": f"Retries {uuid.uuid4().hex[:6]}"}
+    once = {"request_id": str(uuid.uuid4())}  # asked again while the mesh turns it away (setup_calls.py)
+    created = set_up(lambda: edge.post("/v1/books", json=record, params=once, headers=staff.headers))
     assert created.status_code == 200, created.text
     book = created.json()["name"]
     return book, [add_copy(edge, staff, book) for _ in range(copies)]
@@ -28,7 +31,10 @@ def new_book(edge: httpx.Client, staff: Any, *, copies: int = 1) -> tuple[str, l
 
 def add_copy(edge: httpx.Client, staff: Any, book: str) -> str:
     barcode = f"RT-{uuid.uuid4().hex[:12]}"
-    copy = edge.post(f"/v1/{book}/copies", json={"barcode": barcode}, headers=staff.headers)
+    once = {"request_id": str(uuid.uuid4())}
+    copy = set_up(
+        lambda: edge.post(f"/v1/{book}/copies", json={"barcode": barcode}, params=once, headers=staff.headers)
+    )
     assert copy.status_code == 200, copy.text
     return barcode
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import grpc
 import httpx
 import pytest
+from setup_calls import REPEATABLE, set_up
 
 from athenaeum.users.v1 import users_pb2, users_pb2_grpc
 from services.users.settings import DEV_ADMIN_PASSWORD, UsersSettings
@@ -58,7 +59,9 @@ def unique_email(label: str = "reader") -> str:
 
 
 def sign_in(edge: httpx.Client, email: str, password: str) -> Account:
-    response = edge.post("/v1/auth/login", json={"email": email, "password": password})
+    """Signed in for a test's set-up: asked again while the mesh turns it away (another session is harmless)."""
+    login = {"email": email, "password": password}
+    response = set_up(lambda: edge.post("/v1/auth/login", json=login, extensions={REPEATABLE: True}))
     assert response.status_code == 200, response.text
     body = response.json()
     tokens = body["tokens"]
@@ -67,7 +70,8 @@ def sign_in(edge: httpx.Client, email: str, password: str) -> Account:
 
 def register(edge: httpx.Client, *, email: str | None = None, password: str = "Correct-Horse-42") -> Account:
     email = email or unique_email()
-    response = edge.post("/v1/auth/register", json={"email": email, "password": password, "display_name": "Reader"})
+    body = {"email": email, "password": password, "display_name": "Reader", "request_id": str(uuid.uuid4())}
+    response = set_up(lambda: edge.post("/v1/auth/register", json=body))
     assert response.status_code == 200, response.text
     body = response.json()
     tokens = body["tokens"]
@@ -95,7 +99,7 @@ def admin(edge: httpx.Client) -> Account:
     """The bootstrap admin, once the edge verifies tokens (it fetches the JWKS as it starts)."""
     account = sign_in(edge, UsersSettings().bootstrap_admin_email, DEV_ADMIN_PASSWORD)
     deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-    while (status := edge.get("/v1/users/me", headers=account.headers).status_code) == 401:
+    while (status := set_up(lambda: edge.get("/v1/users/me", headers=account.headers)).status_code) == 401:
         assert time.monotonic() < deadline, "the edge never accepted a fresh access token (JWKS not fetched?)"
         time.sleep(0.1)
     assert status == 200

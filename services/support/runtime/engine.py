@@ -6,6 +6,7 @@ of work (db.py) is what every use case runs in: the pool's checkout check and it
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from sqlalchemy import event
@@ -25,19 +26,43 @@ def create_engine(settings: BaseServiceSettings) -> AsyncEngine:
     )
     # Instead of pool_pre_ping, which costs three round trips (BEGIN, ";", ROLLBACK) per checkout, about
     # 0.6 ms of every unit of work: a connection the server closed (restart, crash, idle timeout) is already
-    # marked closed by asyncpg when it is checked out, and the pool replaces it.
-    event.listen(engine.sync_engine.pool, "checkout", _replace_if_closed)
-    DB_POOLS.watch(engine.url.database or "", engine.sync_engine.pool)
+    # marked closed by asyncpg when it is checked out, and the pool replaces it. One dropped silently on the
+    # way (a NAT's or firewall's idle timeout) is not, and a ping would wait minutes on it as any statement
+    # would: a connection idle longer than `db_connection_max_idle_seconds` is replaced instead.
+    pool = engine.sync_engine.pool
+    event.listen(pool, "checkin", _mark_idle)
+    event.listen(pool, "checkout", _CheckoutCheck(settings.db_connection_max_idle_seconds))
+    DB_POOLS.watch(engine.url.database or "", pool)
     instrument_engine(engine)
     return engine
 
 
-def _replace_if_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
-    driver = dbapi_connection.driver_connection
-    if driver.is_closed():
-        raise DisconnectionError("the server closed this connection")
-    if driver.is_in_transaction():  # left inside a transaction: never lent again (closing it ends the transaction)
-        raise DisconnectionError("this connection came back inside a transaction")
+_IDLE_SINCE = "athenaeum_idle_since"
+"""When the connection was last checked in (time.monotonic()), in its record's `info`: the pool clears that
+for every new connection."""
+
+
+def _mark_idle(_dbapi_connection: Any, record: Any) -> None:
+    record.info[_IDLE_SINCE] = time.monotonic()
+
+
+class _CheckoutCheck:
+    """A connection the server closed, one left inside a transaction, or one idle longer than `max_idle`
+    seconds is not handed out: the pool closes it and opens another in its place."""
+
+    def __init__(self, max_idle: float) -> None:
+        self._max_idle = max_idle
+
+    def __call__(self, dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        driver = dbapi_connection.driver_connection
+        if driver.is_closed():
+            raise DisconnectionError("the server closed this connection")
+        if driver.is_in_transaction():  # left inside a transaction: never lent again (closing it ends it)
+            raise DisconnectionError("this connection came back inside a transaction")
+        since = record.info.get(_IDLE_SINCE)
+        if since is not None and time.monotonic() - since > self._max_idle:
+            driver.terminate()  # no goodbye the server may never get: the pool's close would wait 2 s for it
+            raise DisconnectionError("this connection was idle too long: it may have been dropped on the way")
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

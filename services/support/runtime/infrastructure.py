@@ -41,7 +41,9 @@ class Infrastructure:
         `context`: the service's (whose stream it declares), when `name` is not it (a worker process)."""
         engine = create_engine(settings)
         # Half the pool at most, so sessions always have the other half and the overflow.
-        lender = lend_from(engine, keep=max(1, settings.db_pool_size // 2))
+        lender = lend_from(
+            engine, keep=max(1, settings.db_pool_size // 2), max_idle=settings.db_connection_max_idle_seconds
+        )
         nats = NatsLink(
             settings.nats_url,
             name=name,

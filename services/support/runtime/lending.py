@@ -6,12 +6,16 @@ connection record and fairy, the checkout event and the reset on return; 41-52 u
 of work (bench/driver_checkouts.py), ~3.5 % of a loaded loans process. A `Lender` keeps the connections given back
 to it (at most `keep`, the last given back lent first) still checked out of that same pool, and lends them again
 without any of that: the service's connections stay bounded by the pool's size and overflow, and its sessions
-always have the rest of the pool. What the pool's checkout checked is checked here: a connection the server closed
-(a restart) or one left inside a transaction is discarded, and the next is tried.
+always have the rest of the pool. What the pool's checkout checks (runtime/engine.py) is checked here: a
+connection the server closed (a restart, pg_terminate_backend) or one left inside a transaction is discarded, and
+the next is tried; one kept idle longer than `max_idle` seconds is closed with every one kept before it, and a
+connection comes from the pool: a NAT or firewall may have dropped it without a word, and a statement on it (or a
+pre_ping's) would wait minutes for an answer. No ping: one round trip per unit of work that rarely finds anything.
 """
 
 from __future__ import annotations
 
+import time
 import weakref
 from typing import Any
 
@@ -23,10 +27,11 @@ class Lender:
     """The driver's connections of one engine's pool: `take()` one, `give_back()` it when the unit of work ends;
     `close()` before the engine's `dispose()`, which closes only what is in the pool."""
 
-    def __init__(self, engine: AsyncEngine, *, keep: int) -> None:
+    def __init__(self, engine: AsyncEngine, *, keep: int, max_idle: float) -> None:
         self._engine = engine
         self._keep = keep
-        self._idle: list[Any] = []
+        self._max_idle = max_idle
+        self._idle: list[tuple[Any, float]] = []  # each kept connection and when it was given back, oldest first
         self._asked: list[AsyncEngine] = []
 
     @property
@@ -36,7 +41,11 @@ class Lender:
     async def take(self) -> Any:
         """A pooled connection (`driver_connection` is asyncpg's), outside any transaction and not closed."""
         while self._idle:
-            pooled = self._idle.pop()
+            pooled, since = self._idle.pop()
+            if time.monotonic() - since > self._max_idle:  # and so is every one kept before it
+                stale, self._idle = [pooled, *(kept for kept, _ in self._idle)], []
+                await _close_unheard(stale)
+                break
             driver = pooled.driver_connection
             if not driver.is_closed() and not driver.is_in_transaction():
                 return pooled
@@ -49,7 +58,7 @@ class Lender:
         if broken:
             await greenlet_spawn(pooled.invalidate)
         elif len(self._idle) < self._keep:
-            self._idle.append(pooled)
+            self._idle.append((pooled, time.monotonic()))
         else:
             await greenlet_spawn(pooled.close)
 
@@ -59,8 +68,16 @@ class Lender:
         for engine in self._asked:
             _ASKED.pop(engine, None)
         idle, self._idle, self._keep = self._idle, [], 0
-        for pooled in idle:
+        for pooled, _ in idle:
             await greenlet_spawn(pooled.close)
+
+
+async def _close_unheard(stale: list[Any]) -> None:
+    """Closed without the goodbye the pool's close waits for (up to 2 s each: the server may never hear it),
+    and forgotten by the pool."""
+    for pooled in stale:
+        pooled.driver_connection.terminate()
+        await greenlet_spawn(pooled.invalidate)
 
 
 _LENDERS: weakref.WeakKeyDictionary[Any, Lender] = weakref.WeakKeyDictionary()
@@ -70,10 +87,10 @@ _ASKED: dict[AsyncEngine, Lender] = {}
 a weak reference and read the pool through the engine's options each time (~0.5 % of a loaded loans process)."""
 
 
-def lend_from(engine: AsyncEngine, *, keep: int) -> Lender:
+def lend_from(engine: AsyncEngine, *, keep: int, max_idle: float) -> Lender:
     """The engine's driver connections (every engine made from it, e.g. by `execution_options`: they share its
-    pool) go through a Lender keeping at most `keep` of them idle."""
-    lender = _LENDERS[engine.sync_engine.pool] = Lender(engine, keep=keep)
+    pool) go through a Lender keeping at most `keep` of them idle, none longer than `max_idle` seconds."""
+    lender = _LENDERS[engine.sync_engine.pool] = Lender(engine, keep=keep, max_idle=max_idle)
     return lender
 
 

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import typer
 from rich.console import Console
 
-from services.support.runtime.errors import DomainError
+from services.support.runtime.errors import DependencyUnavailable, DomainError
 
 Result = TypeVar("Result")
 
@@ -27,6 +27,8 @@ def failures_told(database: str, console: Console, *, check: str = "ATHENAEUM_DA
 
     try:
         yield
+    except DependencyUnavailable as error:  # not a refusal: the message says what is done and what is not
+        console.print(error.message, markup=False)
     except DomainError as error:
         console.print(f"refused: {error.message}", markup=False)
     except (OSError, DBAPIError, PostgresError) as error:  # PostgresError: from asyncpg used directly

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -202,21 +203,7 @@ class OutboxRelay:
         """Wait until every event committed before the call is in JetStream, relayed by this process or
         another; False if that takes longer than `within` seconds (NATS away). For a change other services must
         know of before it is confirmed (a projection of it must not be behind what its caller was told)."""
-        async with self._engine.connect() as connection:
-            newest = await connection.scalar(_NEWEST)
-            if newest is None:
-                return True
-            self.wake()
-            deadline = asyncio.get_running_loop().time() + within
-            pause = 0.002
-            while await connection.scalar(_UNPUBLISHED_UP_TO, {"newest": newest}):
-                if asyncio.get_running_loop().time() >= deadline:
-                    return False
-                await connection.rollback()  # no transaction left open while it waits
-                await asyncio.sleep(pause)
-                pause = min(pause * 2, 0.1)
-                self.wake()  # published meanwhile: the next take marks it, without waiting out the linger
-        return True
+        return await wait_published(self._engine, within=within, wake=self.wake)
 
     async def backlog(self) -> int:
         """Rows not yet published (a metric and a test hook)."""
@@ -224,6 +211,27 @@ class OutboxRelay:
             count = await connection.scalar(_BACKLOG)
         OUTBOX_BACKLOG.set(int(count or 0))
         return int(count or 0)
+
+
+async def wait_published(engine: AsyncEngine, *, within: float, wake: Callable[[], None] = lambda: None) -> bool:
+    """Wait until every event committed to `engine`'s outbox before the call is in JetStream; False if that takes
+    longer than `within` seconds. Without a relay of its own (an operator command), a running service's relay
+    publishes them at its next poll (`outbox_poll_seconds`); `wake` is the caller's own relay, woken to do it."""
+    async with engine.connect() as connection:
+        newest = await connection.scalar(_NEWEST)
+        if newest is None:
+            return True
+        wake()
+        deadline = asyncio.get_running_loop().time() + within
+        pause = 0.002
+        while await connection.scalar(_UNPUBLISHED_UP_TO, {"newest": newest}):
+            if asyncio.get_running_loop().time() >= deadline:
+                return False
+            await connection.rollback()  # no transaction left open while it waits
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.1)
+            wake()  # published meanwhile: the next take marks it, without waiting out the linger
+    return True
 
 
 def _fitting(rows: list[Any], limit: int) -> tuple[list[Any], list[int]]:

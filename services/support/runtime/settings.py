@@ -101,6 +101,15 @@ class BaseServiceSettings(BaseSettings):
     db_pool_overflow: int = Field(
         10, ge=0, description="Connections opened beyond db_pool_size at peaks, closed once returned."
     )
+    db_connection_max_idle_seconds: float = Field(
+        180.0,
+        gt=0,
+        description="A connection idle longer than this (in the pool, or kept for the next unit of work) is "
+        "closed instead of used, and a fresh one opened: a NAT, firewall, load balancer or PgBouncer between "
+        "the service and Postgres may have dropped it without telling either end, and its next statement would "
+        "wait minutes for an answer. Keep it below the shortest idle timeout on the way (180: under the 4 "
+        "minutes of Azure's load balancer, AWS's NAT gateway 350 s). Busy connections are never idle this long.",
+    )
     nats_url: str = "nats://127.0.0.1:4222"
     nats_user: str = Field("", description="The service's own NATS user, when nats_url carries none.")
     nats_password: SecretStr = Field(

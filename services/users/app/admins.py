@@ -10,6 +10,7 @@ from services.support.runtime.clock import Clock
 from services.support.runtime.errors import AlreadyExists
 from services.support.runtime.identity import Role
 from services.users.app.accounts import revoke_sessions
+from services.users.app.announcing import confirm_announced
 from services.users.app.enrolment import add_new_user, check_new_account
 from services.users.app.ports import Passwords, UserFilter, UsersUnitOfWork
 from services.users.domain.accounts import Actor, User
@@ -56,7 +57,8 @@ async def bootstrap_admin(cmd: BootstrapAdmin, *, uow: UsersUnitOfWork, clock: C
 async def restore_admin(cmd: RestoreAdmin, *, uow: UsersUnitOfWork, clock: Clock, passwords: Passwords) -> User:
     """An active admin with this email and password: a new account, or the existing one made an admin again,
     active and unexpired, with this password (its sessions end). For operators, server-side, when nobody can
-    administer the library any more."""
+    administer the library any more. Confirmed once its events are on the bus: the other services honour the
+    sign-outs only then."""
     profile = Profile(email=cmd.email, display_name="Administrator", role=Role.ADMIN, patron_category="STAFF")
     check_new_account(profile, cmd.password, prefix="", password_required=True)
     password_hash = await passwords.hash(cmd.password)
@@ -76,4 +78,15 @@ async def restore_admin(cmd: RestoreAdmin, *, uow: UsersUnitOfWork, clock: Clock
             await uow.users.replace_password_hash(user.id, previous=found.password_hash, new=password_hash)
             await revoke_sessions(uow, user, "admin_restored", now=now)
         await uow.commit()
+    await confirm_announced(uow, unconfirmed=UNCONFIRMED)
     return user
+
+
+UNCONFIRMED = (
+    "the admin is restored (sign in with the new password) and its earlier sessions are ended in the users "
+    "database, but not yet on the message bus: until the users service relays that (is it running, and the "
+    "message bus reachable?), the other services may still accept those sessions' tokens. Run restore-admin "
+    "again to confirm it"
+)
+"""Said when the sign-outs did not reach the bus in time: the command has no relay of its own, the running
+service's publishes its events at its next poll, as any change of an account is confirmed (announcing.py)."""

@@ -20,6 +20,7 @@ import httpx
 import pytest
 from browser_helpers import DESKTOP, SeededBook
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+from setup_calls import SetUpRetries, set_up
 
 BROWSER_ARGS = [
     "--headless",
@@ -68,7 +69,7 @@ async def browser() -> AsyncIterator[Browser]:
 @pytest.fixture(scope="session")
 async def rest(mesh) -> AsyncIterator[httpx.AsyncClient]:
     """The REST edge for the tests' own setup calls (the pages make theirs from the browser)."""
-    async with httpx.AsyncClient(base_url=mesh.edge_url, timeout=10) as client:
+    async with httpx.AsyncClient(base_url=mesh.edge_url, timeout=10, transport=SetUpRetries()) as client:
         yield client
 
 
@@ -176,18 +177,17 @@ def _create_book(edge: httpx.Client, staff: Any, entry: tuple, copies: int) -> S
         "description": description,
         "publisher": "Athenaeum Press",
     }
-    response = edge.post("/v1/books", json=book, headers=staff.headers)
+    made = {"request_id": str(uuid.uuid4())}
+    response = set_up(lambda: edge.post("/v1/books", json=book, params=made, headers=staff.headers))
     assert response.status_code == 200, response.text
     name = response.json()["name"]
     barcodes = []
     for index in range(copies):
         barcode = f"39{uuid.uuid4().int % 10**10:010d}"
         branch = ("main", "east")[index % 2]
-        created = edge.post(
-            f"/v1/{name}/copies",
-            json={"barcode": barcode, "branch": branch, "shelf_location": "A2"},
-            headers=staff.headers,
-        )
+        copy = {"barcode": barcode, "branch": branch, "shelf_location": "A2"}
+        path, added = f"/v1/{name}/copies", {"request_id": str(uuid.uuid4())}
+        created = set_up(lambda: edge.post(path, json=copy, params=added, headers=staff.headers))  # noqa: B023
         assert created.status_code == 200, created.text
         barcodes.append(barcode)
     return SeededBook(name, title, tuple(barcodes))

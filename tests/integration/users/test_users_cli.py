@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from services.support.devtools.tools import venv_tool
 from services.support.runtime.migrations import upgrade_to_head
+from services.support.runtime.outbox import OUTBOX
 from services.users.data.tables import signing_keys
 
 pytestmark = pytest.mark.integration
@@ -79,6 +80,32 @@ async def test_restore_admin_without_a_reachable_database_says_where_to_look(tmp
     output = " ".join(result.stdout.split())
     assert result.returncode == 1
     assert output.startswith("the users database cannot be used") and "ATHENAEUM_DATABASE_URL" in output
+
+
+async def test_restore_admin_says_so_when_the_sign_outs_are_not_on_the_bus(postgres, tmp_path) -> None:
+    """No users service relays the command's events (it is stopped, or NATS is away): the admin is restored,
+    and the command says its sign-outs are not confirmed yet instead of returning as if they were."""
+    url = await asyncio.to_thread(postgres.fresh_database, "users_cli_unannounced")
+    await asyncio.to_thread(upgrade_to_head, "users", url)
+    password = tmp_path / "password"
+    password.write_text("a long enough password\n")
+    env = {"ATHENAEUM_DATABASE_URL": url, "ATHENAEUM_ANNOUNCE_TIMEOUT_SECONDS": "0.5"}
+    result = await asyncio.to_thread(_restore_admin, env, "admin@example.org", "--password-file", str(password))
+    output = " ".join(result.stdout.split())
+    assert result.returncode == 1, output
+    assert output.startswith("the admin is restored") and "not yet on the message bus" in output, output
+    assert "again to confirm" in output and "refused" not in output and "Traceback" not in output, output
+    assert await _unpublished(url) > 0  # left for the service's relay
+
+
+async def _unpublished(url: str) -> int:
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as connection:
+            return int(await connection.scalar(sa.select(sa.func.count()).select_from(OUTBOX).where(
+                OUTBOX.c.published_at.is_(None))) or 0)  # fmt: skip
+    finally:
+        await engine.dispose()
 
 
 async def test_rotating_with_another_passphrase_is_refused_and_adds_nothing(postgres) -> None:

@@ -12,9 +12,11 @@ from pathlib import Path
 
 import grpc
 import pytest
+import sqlalchemy as sa
 from google.protobuf import field_mask_pb2
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from athenaeum.users.v1 import users_pb2, users_pb2_grpc
 from services.support.launcher.components import REPO_ROOT
@@ -24,6 +26,7 @@ from services.support.mesh.registry import EDGE, spiffe_id
 from services.support.mesh.topology import private_socket_dir
 from services.support.runtime.identity import CLAIMS_HEADER
 from services.support.runtime.migrations import upgrade_to_head
+from services.support.runtime.outbox import OUTBOX
 from services.users.settings import DEV_ADMIN_PASSWORD, UsersSettings
 
 pytestmark = pytest.mark.integration
@@ -155,3 +158,26 @@ async def test_two_admins_demoting_each_other_at_once_leave_one(users: UsersServ
         _call(users, "UpdateUser", _demote(names["b"]), a), _call(users, "UpdateUser", _demote(names["a"]), b)
     )
     assert sorted(map(str, outcomes)) == sorted([str(grpc.StatusCode.OK), "FAILED_PRECONDITION LAST_ADMIN"])
+
+
+async def test_restore_admin_returns_once_its_sign_outs_are_on_the_bus(users: UsersService, tmp_path: Path) -> None:
+    """The other services honour a sign-out once it is on the bus: the command waits for the running service to
+    relay it, as the service's own sign-outs do, instead of leaving it to the service's next poll."""
+    bootstrap = UsersSettings().bootstrap_admin_email
+    await _as_edge(users, bootstrap, DEV_ADMIN_PASSWORD)  # a session the restore ends
+    password_file = tmp_path / "password"
+    password_file.write_text(NEW_PASSWORD)
+    result = await asyncio.to_thread(users.restore_admin, bootstrap, password_file)
+    assert result.returncode == 0, result.stdout + result.stderr
+    engine = create_async_engine(users.env["ATHENAEUM_DATABASE_URL"])
+    try:
+        async with engine.connect() as connection:
+            unpublished = await connection.scalar(
+                sa.select(sa.func.count()).select_from(OUTBOX).where(OUTBOX.c.published_at.is_(None))
+            )
+            revoked = await connection.scalar(
+                sa.select(sa.func.count()).select_from(OUTBOX).where(OUTBOX.c.event_type.like("%SessionRevoked"))
+            )
+    finally:
+        await engine.dispose()
+    assert revoked and unpublished == 0

@@ -8,7 +8,13 @@ from datetime import timedelta
 
 import pytest
 
-from services.support.runtime.errors import FailedPrecondition, InvalidArgument, PermissionDenied, Throttled
+from services.support.runtime.errors import (
+    DependencyUnavailable,
+    FailedPrecondition,
+    InvalidArgument,
+    PermissionDenied,
+    Throttled,
+)
 from services.support.runtime.identity import Role
 from services.users.app import accounts, admins
 from services.users.domain.accounts import Actor, User
@@ -194,3 +200,17 @@ async def test_an_operator_restores_an_admin_or_creates_one(db, clock, passwords
         passwords=passwords,
     )
     assert created.profile.role == Role.ADMIN and created.id != admin.id
+
+
+async def test_a_restored_admin_is_confirmed_once_its_sign_outs_are_on_the_bus(db, clock, passwords) -> None:
+    admin = await _account(db, passwords, clock)
+    session = await open_session(db, admin)
+    db.bus_reachable = False
+    restore = admins.RestoreAdmin(admin.profile.email, "Brand-New-Secret-7")
+    with pytest.raises(DependencyUnavailable) as unconfirmed:
+        await admins.restore_admin(restore, uow=db.unit_of_work(), clock=clock, passwords=passwords)
+    assert "the admin is restored" in unconfirmed.value.message and "again to confirm" in unconfirmed.value.message
+    assert db.sessions[session.id].revoked_at is not None and db.announced_after == [len(db.commits)]
+    db.bus_reachable = True
+    await admins.restore_admin(restore, uow=db.unit_of_work(), clock=clock, passwords=passwords)  # confirms it
+    assert db.announced_after[-1] == len(db.commits)
