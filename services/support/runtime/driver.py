@@ -45,8 +45,8 @@ def _written(bind: sa.BindParameter[Any]) -> bool:
     if not bind.unique or bind.callable is not None or bind.expanding or bind.literal_execute:
         return False
     value, kind = bind.value, bind.type
-    if type(value) is str:
-        return isinstance(kind, sa.String)
+    if type(value) is str:  # a backslash reads otherwise on a server without standard_conforming_strings
+        return isinstance(kind, sa.String) and "\\" not in value
     if type(value) is bool:
         return isinstance(kind, sa.Boolean)
     return type(value) is int and isinstance(kind, sa.Integer)

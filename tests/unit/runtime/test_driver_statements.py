@@ -55,12 +55,14 @@ async def test_json_values_are_sent_as_their_text_and_constants_are_written_into
 
 async def test_a_constant_is_written_as_postgres_reads_it_and_one_that_would_not_read_the_same_stays_a_value() -> None:
     """Written out, a prepared statement's generic plan can use a partial index on the constant (`WHERE status =
-    'ACTIVE'`); a constant of another kind (a timestamp, a JSON value) is still sent as a value, as is None."""
+    'ACTIVE'`); a constant of another kind (a timestamp, a JSON value), a string with a backslash (which a server
+    without standard_conforming_strings reads otherwise) and None are still sent as values."""
     seen = datetime(2026, 1, 2, tzinfo=UTC)
     statement = DriverStatement(
         sa.select(things.c.id)
         .where(
             things.c.status == "it's",
+            things.c.status != "a\\b",
             things.c.id > 3,
             things.c.flagged.is_(True),
             things.c.flagged == False,  # noqa: E712 - a bound boolean, not SQL's IS
@@ -74,7 +76,7 @@ async def test_a_constant_is_written_as_postgres_reads_it_and_one_that_would_not
     ((sql, args),) = connection.calls
     assert "things.status = 'it''s'" in sql and "things.id > 3" in sql and "things.flagged = false" in sql
     assert "LIMIT 1" in sql
-    assert args == (seen, 9)
+    assert args == ("a\\b", seen, 9)
 
 
 async def test_a_value_that_is_not_given_is_sent_as_null() -> None:
