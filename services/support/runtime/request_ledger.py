@@ -33,7 +33,7 @@ from services.support.runtime.request_ledger_statements import (
     SEEN,
     STORE_ANSWERS,
     Answer,
-    answer_arrays,
+    answer_rows,
     settle_answers,
 )
 from services.support.runtime.request_leftovers import RELEASE, Leftovers
@@ -109,7 +109,7 @@ class RequestLedger:
             "lease": timedelta(seconds=lease),
         }
         try:
-            row = await self._run(CLAIM, parameters | answer_arrays(carried))
+            row = await self._run(CLAIM, parameters | answer_rows(carried))
         except BaseException as error:
             self._wait_for_a_claim(carried)  # stored by the next claim, or by themselves
             if not carried or not is_database_conflict(error):
@@ -117,7 +117,7 @@ class RequestLedger:
             # Two claims, each storing the answer of the other's id (twins of two requests, each arriving as the
             # other's first attempt answered), lock the two rows in opposite orders: Postgres ends one as a
             # deadlock, which the caller was answered as a collision. Alone, a claim locks only its own row.
-            row = await self._run(CLAIM, parameters | answer_arrays([]))
+            row = await self._run(CLAIM, parameters | answer_rows([]))
         else:
             settle_answers(carried)
         if row is not None and row["owner"] == attempt.owner:
@@ -163,7 +163,7 @@ class RequestLedger:
         if not taken:
             return
         try:
-            await self._run(STORE_ANSWERS, answer_arrays(taken))
+            await self._run(STORE_ANSWERS, answer_rows(taken))
         except Exception as error:
             settle_answers(taken, error)
         else:

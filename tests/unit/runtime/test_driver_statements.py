@@ -1,9 +1,11 @@
-"""A DriverStatement sends what SQLAlchemy would send: its values through the statement's bind processors, its
-built-in constants, in the driver's positional order; a statement it cannot run is refused when it is built."""
+"""A DriverStatement sends what SQLAlchemy would send: its values through the statement's bind processors, in
+the driver's positional order, its own constants written into its text; a statement it cannot run is refused
+when it is built."""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -19,6 +21,8 @@ things = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("status", sa.Text),
     sa.Column("extra", sa.JSON),
+    sa.Column("flagged", sa.Boolean),
+    sa.Column("seen", sa.DateTime(timezone=True)),
 )
 
 
@@ -34,7 +38,7 @@ class RecordingConnection:
         self.calls.append((sql, args))
 
 
-async def test_json_values_are_sent_as_their_text_and_constants_fill_their_places() -> None:
+async def test_json_values_are_sent_as_their_text_and_constants_are_written_into_the_statement() -> None:
     statement = DriverStatement(
         things.update()
         .where(things.c.id == sa.bindparam("row_id"), things.c.status == "OPEN")
@@ -44,9 +48,35 @@ async def test_json_values_are_sent_as_their_text_and_constants_fill_their_place
     changed = await statement.execute(connection, row_id=7, extra={"a": [1, "é"]})
     ((sql, args),) = connection.calls
     assert changed == 3  # from the command tag
-    assert "$1" in sql and "$3" in sql
+    assert "$2" in sql and "$3" not in sql and "things.status = 'OPEN'" in sql
     assert json.loads(args[0]) == {"a": [1, "é"]}
-    assert args[1:] == (7, "OPEN")
+    assert args[1:] == (7,)
+
+
+async def test_a_constant_is_written_as_postgres_reads_it_and_one_that_would_not_read_the_same_stays_a_value() -> None:
+    """Written out, a prepared statement's generic plan can use a partial index on the constant (`WHERE status =
+    'ACTIVE'`); a constant of another kind (a timestamp, a JSON value), a string with a backslash (which a server
+    without standard_conforming_strings reads otherwise) and None are still sent as values."""
+    seen = datetime(2026, 1, 2, tzinfo=UTC)
+    statement = DriverStatement(
+        sa.select(things.c.id)
+        .where(
+            things.c.status == "it's",
+            things.c.status != "a\\b",
+            things.c.id > 3,
+            things.c.flagged.is_(True),
+            things.c.flagged == False,  # noqa: E712 - a bound boolean, not SQL's IS
+            things.c.seen > seen,
+            things.c.id == sa.bindparam("wanted"),
+        )
+        .limit(1)
+    )
+    connection = RecordingConnection()
+    await statement.fetchrow(connection, wanted=9)
+    ((sql, args),) = connection.calls
+    assert "things.status = 'it''s'" in sql and "things.id > 3" in sql and "things.flagged = false" in sql
+    assert "LIMIT 1" in sql
+    assert args == ("a\\b", seen, 9)
 
 
 async def test_a_value_that_is_not_given_is_sent_as_null() -> None:
