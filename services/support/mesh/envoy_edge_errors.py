@@ -55,6 +55,8 @@ GRPC_TOKEN_MESSAGES = {
     "TOKEN_INVALID": "the access token was refused (malformed, not signed by this library, or for another audience)",
 }
 GRPC_RATE_LIMITED = f"too many calls: retry after {RATE_LIMIT_RETRY_AFTER_SECONDS} s"
+GRPC_TOO_LARGE = "the request is larger than the edge takes"
+"""A gRPC call's request over what the edge buffers of one (Envoy would say UNKNOWN "Payload Too Large")."""
 
 
 def json_details(reason: str, *, retry_after: int | None = None) -> list[Config]:
@@ -199,6 +201,10 @@ def json_local_replies() -> Config:
         "filter": all_of(status_is("EQ", 429, "edge.local_reply_429_grpc"), is_grpc()),
         **grpc_reply(RESOURCE_EXHAUSTED, "RATE_LIMITED", GRPC_RATE_LIMITED, retry_after=RATE_LIMIT_RETRY_AFTER_SECONDS),
     }
+    too_large = {
+        "filter": all_of(status_is("EQ", 413, "edge.local_reply_413_grpc"), is_grpc()),
+        **grpc_reply(RESOURCE_EXHAUSTED, "REQUEST_TOO_LARGE", GRPC_TOO_LARGE),
+    }
     by_status = [
         {
             "filter": all_of(status_is("EQ", status, f"edge.local_reply_{status}"), is_rest()),
@@ -210,4 +216,4 @@ def json_local_replies() -> Config:
         "filter": all_of(status_is("GE", 400, "edge.local_reply_other"), is_rest()),
         "body_format_override": status_json(*UNKNOWN),
     }
-    return {"mappers": [*token_replies(), rate_limited, *by_status, any_other_error]}
+    return {"mappers": [*token_replies(), rate_limited, too_large, *by_status, any_other_error]}

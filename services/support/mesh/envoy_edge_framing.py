@@ -1,0 +1,49 @@
+"""Unary gRPC calls at the edge: passed on to a service only whole, and only when their messages fit.
+
+The edge used to stream a gRPC call to its service as it came. A call whose request never ended (its last DATA
+frame not sent), or ended inside a message (a length prefix claiming more bytes than the stream carried, which
+the services' gRPC server leaves unanswered), held one of the edge's concurrent calls to that service until the
+route's stream duration ran out, 30 s. Envoy allows a cluster 1,024 of them: one anonymous client with a
+thousand such calls, within its rate limit, made every call to the catalog 503 `overflow` for everyone.
+
+Now a small Lua filter (grpc_framing.lua), on the unary gRPC routes only, waits for the whole request
+(buffered up to MAX_UNARY_REQUEST_BYTES, over it RESOURCE_EXHAUSTED) and refuses one whose messages do not
+tile its body with INVALID_ARGUMENT. A client that never finishes holds a buffer in the edge, not a call in a
+service, until the stream duration ends it. Streaming routes (uploads, watches) are untouched: their
+requests last as long as their clients want.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from services.support.mesh.envoy_common import Config
+
+LUA_TYPE = "type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua"
+LUA_PER_ROUTE_TYPE = "type.googleapis.com/envoy.extensions.filters.http.lua.v3.LuaPerRoute"
+FRAMING_FILTER = "athenaeum.grpc_framing"
+FRAMING_SCRIPT = Path(__file__).with_name("grpc_framing.lua")
+MAX_UNARY_REQUEST_BYTES = 18 * 1024 * 1024
+"""What the edge holds of one unary call: above the largest message any service takes (a batch of events,
+17 MiB), so the service's own cap still answers a message over it, as before."""
+
+
+def framing_filter() -> Config:
+    """The filter, off unless a route turns it on; last before the router (after the rate limits, so a call
+    refused there is never buffered)."""
+    script = {"inline_string": FRAMING_SCRIPT.read_text(encoding="utf-8")}
+    return {
+        "name": FRAMING_FILTER,
+        "disabled": True,
+        "typed_config": {"@type": LUA_TYPE, "default_source_code": script, "source_codes": {FRAMING_FILTER: script}},
+    }
+
+
+def whole_requests(route: Config) -> Config:
+    """A unary gRPC route with the filter on and room for its largest request."""
+    enabled = {FRAMING_FILTER: {"@type": LUA_PER_ROUTE_TYPE, "name": FRAMING_FILTER}}
+    return {
+        **route,
+        "per_request_buffer_limit_bytes": MAX_UNARY_REQUEST_BYTES,
+        "typed_per_filter_config": {**route.get("typed_per_filter_config", {}), **enabled},
+    }

@@ -1,0 +1,42 @@
+"""The edge's check of unary gRPC calls, as generated: on the unary routes only, last before the router, with
+room for the largest message a service takes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from mesh_helpers import loopback_topology
+
+from services.events.domain.rules import MAX_BATCH_READ_BYTES
+from services.support.mesh import registry
+from services.support.mesh.envoy_edge import edge_config
+from services.support.mesh.envoy_edge_framing import FRAMING_FILTER, MAX_UNARY_REQUEST_BYTES
+
+DESCRIPTOR = Path(__file__).resolve().parents[3] / "gen" / "descriptor" / "athenaeum.binpb"
+GRPC_MESSAGE_PREFIX = 5
+
+
+def _hcm() -> dict[str, Any]:
+    (edge, *_) = edge_config(loopback_topology(22100, DESCRIPTOR))["static_resources"]["listeners"]
+    return edge["filter_chains"][0]["filters"][0]["typed_config"]
+
+
+def test_the_check_is_off_by_default_and_runs_last_before_the_router() -> None:
+    *filters, router = _hcm()["http_filters"]
+    assert (filters[-1]["name"], router["name"]) == (FRAMING_FILTER, "envoy.filters.http.router")
+    assert filters[-1]["disabled"] is True
+
+
+def test_every_unary_grpc_route_waits_for_its_request_and_no_streaming_one_does() -> None:
+    routes = _hcm()["route_config"]["virtual_hosts"][0]["routes"]
+    checked = {r["match"].get("prefix") for r in routes if FRAMING_FILTER in r.get("typed_per_filter_config", {})}
+    assert checked == {f"/{name}/" for spec in registry.SERVICES for name in spec.grpc_services}
+    streaming = {path for spec in registry.SERVICES for path in (*spec.streaming_methods, *spec.uploading_methods)}
+    for route in routes:
+        if route["match"].get("path") in streaming:
+            assert FRAMING_FILTER not in route.get("typed_per_filter_config", {})
+
+
+def test_the_edge_holds_more_of_a_call_than_any_service_takes() -> None:
+    assert MAX_UNARY_REQUEST_BYTES >= MAX_BATCH_READ_BYTES + GRPC_MESSAGE_PREFIX
