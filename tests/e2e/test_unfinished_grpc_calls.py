@@ -16,8 +16,11 @@ import socket
 import struct
 import time
 
+import grpc
 import httpx
 import pytest
+
+from services.support.mesh.envoy_edge_framing import MAX_UNARY_REQUEST_BYTES
 
 pytestmark = pytest.mark.e2e
 
@@ -100,3 +103,22 @@ async def test_a_thousand_unfinished_calls_leave_the_catalog_to_everyone_else(me
         for holder in holders:
             holder.cancel()
         await asyncio.gather(*holders, return_exceptions=True)
+
+
+def test_a_call_over_what_the_edge_holds_is_resource_exhausted(mesh) -> None:
+    query = b"q" * (MAX_UNARY_REQUEST_BYTES + 1)
+    request = b"\x0a" + _encode_varint(len(query)) + query
+    options = [("grpc.max_send_message_length", -1)]
+    with grpc.insecure_channel(f"127.0.0.1:{mesh.topology.edge_port}", options=options) as channel:
+        search = channel.unary_unary(SEARCH.decode(), request_serializer=None, response_deserializer=None)
+        with pytest.raises(grpc.RpcError) as refused:
+            search(request, timeout=30)
+    assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED  # Envoy's own mapping said UNKNOWN
+
+
+def _encode_varint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    return bytes([*out, value])
