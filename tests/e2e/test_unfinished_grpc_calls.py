@@ -25,6 +25,7 @@ from services.support.mesh.envoy_edge_framing import MAX_UNARY_REQUEST_BYTES
 pytestmark = pytest.mark.e2e
 
 SEARCH = b"/athenaeum.catalog.v1.CatalogService/SearchBooks"
+WATCH = b"/athenaeum.events.v1.EventsService/WatchEvents"
 MESSAGE = b"\x0a\x03abc"  # SearchBooksRequest{query: "abc"}
 CLAIMS_MORE = b"\x00" + struct.pack(">I", 1000) + MESSAGE
 """A gRPC message prefix saying 1,000 bytes follow, and 5 do."""
@@ -44,8 +45,8 @@ def _literal(name: bytes, value: bytes) -> bytes:
     return b"\x00" + bytes([len(name)]) + name + bytes([len(value)]) + value
 
 
-def _call(stream: int, body: bytes, *, finished: bool) -> bytes:
-    fields = [(b":method", b"POST"), (b":scheme", b"http"), (b":path", SEARCH), (b":authority", b"edge"),
+def _call(stream: int, body: bytes, *, finished: bool, path: bytes = SEARCH) -> bytes:
+    fields = [(b":method", b"POST"), (b":scheme", b"http"), (b":path", path), (b":authority", b"edge"),
               (b"content-type", b"application/grpc"), (b"te", b"trailers")]  # fmt: skip
     headers = b"".join(_literal(name, value) for name, value in fields)
     return _frame(HEADERS, END_HEADERS, stream, headers) + _frame(DATA, END_STREAM if finished else 0, stream, body)
@@ -65,16 +66,18 @@ def _frames(data: bytes) -> list[tuple[int, int, int]]:
     return frames
 
 
-def test_a_message_claiming_more_bytes_than_were_sent_is_answered_at_once(mesh) -> None:
+@pytest.mark.parametrize("path", [SEARCH, WATCH], ids=["unary", "watch"])
+def test_a_message_claiming_more_bytes_than_were_sent_is_answered_at_once(mesh, path: bytes) -> None:
+    """A watch's call was held for the idle timeout, 5 minutes; a unary one for the stream duration, 30 s."""
     with socket.create_connection(("127.0.0.1", mesh.topology.edge_port), timeout=10) as connection:
-        connection.sendall(PREFACE + _call(1, CLAIMS_MORE, finished=True))
+        connection.sendall(PREFACE + _call(1, CLAIMS_MORE, finished=True, path=path))
         received, deadline = b"", time.monotonic() + 10
         while (HEADERS, END_HEADERS | END_STREAM, 1) not in _frames(received) and time.monotonic() < deadline:
             with contextlib.suppress(TimeoutError):
                 connection.settimeout(max(deadline - time.monotonic(), 0.01))
                 received += connection.recv(65536)
     frames = _frames(received)
-    assert (HEADERS, END_HEADERS | END_STREAM, 1) in frames, "no answer in 10 s (the edge's stream duration is 30)"
+    assert (HEADERS, END_HEADERS | END_STREAM, 1) in frames, "no answer in 10 s"
     assert not [frame for frame in frames if frame[0] == DATA and frame[2] == 1], "a trailers-only refusal"
 
 

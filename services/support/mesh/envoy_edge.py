@@ -29,7 +29,7 @@ from services.support.mesh.envoy_edge_api import (
     cors_route,
 )
 from services.support.mesh.envoy_edge_errors import json_local_replies
-from services.support.mesh.envoy_edge_framing import framing_filter, whole_requests
+from services.support.mesh.envoy_edge_framing import framing_filter, one_message_routes, whole_requests
 from services.support.mesh.envoy_edge_guard import (
     bad_grpc_timeout_route,
     body_limit_filter,
@@ -182,8 +182,12 @@ def _edge_routes(topology: Topology) -> list[Config]:
     limits = route_rate_limits(topology.rate_limits) if topology.rate_limits is not None else {}
     for route in routes:
         route["typed_per_filter_config"] = {**unbuffered(), **limits}
-    unary = {f"/{grpc_service}/" for spec in registry.SERVICES for grpc_service in spec.grpc_services}
-    return [whole_requests(route) if route["match"].get("prefix") in unary else route for route in routes]
+    one_message = one_message_routes()
+    return [whole_requests(route) if _match(route) in one_message else route for route in routes]
+
+
+def _match(route: Config) -> tuple[str, str] | None:
+    return next(((key, value) for key, value in route["match"].items() if key in ("prefix", "path")), None)
 
 
 def _sidecar_cluster(topology: Topology, service_name: str) -> Config:

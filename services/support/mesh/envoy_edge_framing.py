@@ -6,18 +6,22 @@ the services' gRPC server leaves unanswered), held one of the edge's concurrent 
 route's stream duration ran out, 30 s. Envoy allows a cluster 1,024 of them: one anonymous client with a
 thousand such calls, within its rate limit, made every call to the catalog 503 `overflow` for everyone.
 
-Now a small Lua filter (grpc_framing.lua), on the unary gRPC routes only, waits for the whole request
-(buffered up to MAX_UNARY_REQUEST_BYTES, over it RESOURCE_EXHAUSTED) and refuses one whose messages do not
-tile its body with INVALID_ARGUMENT. A client that never finishes holds a buffer in the edge, not a call in a
-service, until the stream duration ends it. Streaming routes (uploads, watches) are untouched: their
-requests last as long as their clients want.
+A watch (WatchEvents) whose request message was cut short held its call for the stream idle timeout, 5 minutes.
+
+Now a small Lua filter (grpc_framing.lua), on the routes of calls that send one message (unary calls and
+watches), waits for the whole request (buffered up to MAX_UNARY_REQUEST_BYTES, over it RESOURCE_EXHAUSTED)
+and refuses one whose messages do not tile its body with INVALID_ARGUMENT. A client that never finishes
+holds a buffer in the edge, not a call in a service, until the stream duration (a watch: the idle timeout)
+ends it. Uploads (client streams) are untouched: their requests last as long as their clients want.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from services.support.mesh import registry
 from services.support.mesh.envoy_common import Config
+from services.support.runtime.access import method_path, service_descriptor
 
 LUA_TYPE = "type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua"
 LUA_PER_ROUTE_TYPE = "type.googleapis.com/envoy.extensions.filters.http.lua.v3.LuaPerRoute"
@@ -37,6 +41,19 @@ def framing_filter() -> Config:
         "disabled": True,
         "typed_config": {"@type": LUA_TYPE, "default_source_code": script, "source_codes": {FRAMING_FILTER: script}},
     }
+
+
+def one_message_routes() -> set[tuple[str, str]]:
+    """The edge's gRPC routes whose calls send one message and end their request: the per-service prefixes
+    (unary calls) and the watches (server-streaming only), as ("prefix" | "path", value) matches."""
+    watches = {
+        ("path", method_path(method))
+        for spec in registry.SERVICES
+        for name in spec.grpc_services
+        for method in service_descriptor(name).methods
+        if method.server_streaming and not method.client_streaming
+    }
+    return watches | {("prefix", f"/{name}/") for spec in registry.SERVICES for name in spec.grpc_services}
 
 
 def whole_requests(route: Config) -> Config:

@@ -1,9 +1,11 @@
--- A unary gRPC call reaches its service only once its request has come whole and its messages fit it.
+-- A gRPC call that sends one message (a unary call, a watch) reaches its service only once its request has
+-- come whole and its messages fit it.
 --
--- Runs on the edge's unary gRPC routes alone. The request is buffered (up to the route's limit) before it goes
+-- Runs on those routes of the edge alone. The request is buffered (up to the route's limit) before it goes
 -- on, so a client that never finishes sending holds nothing beyond the edge; and a request whose last
 -- message claims more bytes than the stream carried is refused here: a gRPC server left such a call
--- unanswered until the edge's stream duration ran out, holding one of the service's concurrent calls.
+-- unanswered until the edge's stream duration (a watch: its idle timeout) ran out, holding one of the
+-- edge's concurrent calls to the service.
 -- A REST call the transcoder made is whole by construction: it passes untouched.
 
 local PREFIX = 5 -- a message's compression flag and its four-byte big-endian length

@@ -28,14 +28,18 @@ def test_the_check_is_off_by_default_and_runs_last_before_the_router() -> None:
     assert filters[-1]["disabled"] is True
 
 
-def test_every_unary_grpc_route_waits_for_its_request_and_no_streaming_one_does() -> None:
+def test_every_unary_route_and_watch_waits_for_its_request_and_no_client_stream_does() -> None:
     routes = _hcm()["route_config"]["virtual_hosts"][0]["routes"]
-    checked = {r["match"].get("prefix") for r in routes if FRAMING_FILTER in r.get("typed_per_filter_config", {})}
-    assert checked == {f"/{name}/" for spec in registry.SERVICES for name in spec.grpc_services}
-    streaming = {path for spec in registry.SERVICES for path in (*spec.streaming_methods, *spec.uploading_methods)}
-    for route in routes:
-        if route["match"].get("path") in streaming:
-            assert FRAMING_FILTER not in route.get("typed_per_filter_config", {})
+    checked = [r["match"] for r in routes if FRAMING_FILTER in r.get("typed_per_filter_config", {})]
+    prefixes = {f"/{name}/" for spec in registry.SERVICES for name in spec.grpc_services}
+    assert {m["prefix"] for m in checked if "prefix" in m} == prefixes
+    assert {m["path"] for m in checked if "path" in m} == {"/athenaeum.events.v1.EventsService/WatchEvents"}
+    client_streams = {
+        "/athenaeum.events.v1.EventsService/StreamRecordEvents",
+        "/athenaeum.catalog.v1.CatalogService/ImportBooks",
+    }
+    routed = {r["match"].get("path") for r in routes}
+    assert client_streams <= routed and not client_streams & {m.get("path") for m in checked}
 
 
 def test_the_edge_holds_more_of_a_call_than_any_service_takes() -> None:
