@@ -1,4 +1,5 @@
-"""gRPC calls through the edge that never finish their request: neither kind holds anything in a service.
+"""gRPC calls through the edge that never finish their request hold nothing in a service, nor take its calls
+from anyone else; a reader holds a few record streams (client streams) open at once, not a thousand.
 
 A call whose request stream stays open, and a call whose last message claims more bytes than the stream
 carried (the services' gRPC server leaves that one unanswered), each held one of the edge's concurrent calls
@@ -19,7 +20,10 @@ import time
 import grpc
 import httpx
 import pytest
+from google.protobuf import timestamp_pb2
 
+from athenaeum.events.v1 import events_pb2, events_pb2_grpc
+from services.events.domain.streams import MOST_OPEN_PER_READER
 from services.support.mesh.envoy_edge_framing import MAX_UNARY_REQUEST_BYTES
 
 pytestmark = pytest.mark.e2e
@@ -125,3 +129,43 @@ def _encode_varint(value: int) -> bytes:
         out.append(value & 0x7F | 0x80)
         value >>= 7
     return bytes([*out, value])
+
+
+async def test_a_reader_holds_a_few_record_streams_open_not_a_thousand(mesh, new_reader) -> None:
+    """A record stream is a client stream: the edge cannot wait for it to end, so the events service counts the
+    streams each reader holds (a fifth is refused at once) and a thousand silent ones take no call from anyone."""
+    reader = new_reader()
+    silence = asyncio.Event()
+
+    async def nothing_yet():
+        await silence.wait()
+        yield events_pb2.StreamRecordEventsRequest()
+
+    async with grpc.aio.insecure_channel(mesh.edge_grpc_target) as channel:
+        stub = events_pb2_grpc.EventsServiceStub(channel)
+        held = [stub.StreamRecordEvents(nothing_yet(), metadata=reader.metadata) for _ in range(MOST_OPEN_PER_READER)]
+        try:
+            await asyncio.sleep(1)  # each call reached the service and waits for its first batch
+            refused = stub.StreamRecordEvents(nothing_yet(), metadata=reader.metadata, timeout=10)
+            with pytest.raises(grpc.aio.AioRpcError) as error:
+                await refused.read()
+            assert error.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, error.value.details()
+        finally:
+            for call in held:
+                call.cancel()
+        await asyncio.sleep(1)  # the cancels reach the service
+        batch = events_pb2.StreamRecordEventsRequest(events=[_an_event()])
+        answers = [
+            answer async for answer in stub.StreamRecordEvents(_once(batch), metadata=reader.metadata, timeout=10)
+        ]
+        assert [answer.accepted_count for answer in answers] == [1], "streams that ended are no longer counted"
+
+
+async def _once(request):
+    yield request
+
+
+def _an_event():
+    stamp = timestamp_pb2.Timestamp()
+    stamp.GetCurrentTime()
+    return events_pb2.Event(type="reader.page_viewed", occur_time=stamp)
