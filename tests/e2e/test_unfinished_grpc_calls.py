@@ -24,7 +24,8 @@ from google.protobuf import timestamp_pb2
 
 from athenaeum.events.v1 import events_pb2, events_pb2_grpc
 from services.events.domain.streams import MOST_OPEN_PER_READER
-from services.support.mesh.envoy_edge_framing import MAX_UNARY_REQUEST_BYTES
+from services.support.mesh import registry
+from services.support.mesh.envoy_edge_framing import GRPC_PREFIX_BYTES
 
 pytestmark = pytest.mark.e2e
 
@@ -113,14 +114,15 @@ async def test_a_thousand_unfinished_calls_leave_the_catalog_to_everyone_else(me
 
 
 def test_a_call_over_what_the_edge_holds_is_resource_exhausted(mesh) -> None:
-    query = b"q" * (MAX_UNARY_REQUEST_BYTES + 1)
+    catalog = next(spec for spec in registry.SERVICES if spec.name == "catalog")
+    query = b"q" * (catalog.max_message_bytes + GRPC_PREFIX_BYTES)
     request = b"\x0a" + _encode_varint(len(query)) + query
     options = [("grpc.max_send_message_length", -1)]
     with grpc.insecure_channel(f"127.0.0.1:{mesh.topology.edge_port}", options=options) as channel:
         search = channel.unary_unary(SEARCH.decode(), request_serializer=None, response_deserializer=None)
         with pytest.raises(grpc.RpcError) as refused:
             search(request, timeout=30)
-    assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED  # Envoy's own mapping said UNKNOWN
+    assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, refused.value.details()  # Envoy's: UNKNOWN
 
 
 def _encode_varint(value: int) -> bytes:

@@ -183,7 +183,8 @@ def _edge_routes(topology: Topology) -> list[Config]:
     for route in routes:
         route["typed_per_filter_config"] = {**unbuffered(), **limits}
     one_message = one_message_routes()
-    return [whole_requests(route) if _match(route) in one_message else route for route in routes]
+    return [whole_requests(route, one_message[match]) if (match := _match(route)) in one_message else route
+            for route in routes]  # fmt: skip
 
 
 def _match(route: Config) -> tuple[str, str] | None:

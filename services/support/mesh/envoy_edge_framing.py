@@ -1,4 +1,4 @@
-"""Unary gRPC calls at the edge: passed on to a service only whole, and only when their messages fit.
+"""gRPC calls that send one message, at the edge: passed on to a service only whole, and only when their messages fit.
 
 The edge used to stream a gRPC call to its service as it came. A call whose request never ended (its last DATA
 frame not sent), or ended inside a message (a length prefix claiming more bytes than the stream carried, which
@@ -9,10 +9,12 @@ thousand such calls, within its rate limit, made every call to the catalog 503 `
 A watch (WatchEvents) whose request message was cut short held its call for the stream idle timeout, 5 minutes.
 
 Now a small Lua filter (grpc_framing.lua), on the routes of calls that send one message (unary calls and
-watches), waits for the whole request (buffered up to MAX_UNARY_REQUEST_BYTES, over it RESOURCE_EXHAUSTED)
-and refuses one whose messages do not tile its body with INVALID_ARGUMENT. A client that never finishes
-holds a buffer in the edge, not a call in a service, until the stream duration (a watch: the idle timeout)
-ends it. Uploads (client streams) are untouched: their requests last as long as their clients want.
+watches), waits for the whole request and refuses one whose messages do not tile its body with
+INVALID_ARGUMENT. It holds at most one message as large as the service takes (ServiceSpec.max_message_bytes,
+no more than the service's gRPC server held of a call before); over it, RESOURCE_EXHAUSTED. A client that
+never finishes holds a buffer in the edge, not a call in a service, until the stream duration (a watch: the
+idle timeout) ends it. Uploads (client streams) are untouched: their requests last as long as their clients
+want.
 """
 
 from __future__ import annotations
@@ -27,9 +29,8 @@ LUA_TYPE = "type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua"
 LUA_PER_ROUTE_TYPE = "type.googleapis.com/envoy.extensions.filters.http.lua.v3.LuaPerRoute"
 FRAMING_FILTER = "athenaeum.grpc_framing"
 FRAMING_SCRIPT = Path(__file__).with_name("grpc_framing.lua")
-MAX_UNARY_REQUEST_BYTES = 18 * 1024 * 1024
-"""What the edge holds of one unary call: above the largest message any service takes (a batch of events,
-17 MiB), so the service's own cap still answers a message over it, as before."""
+GRPC_PREFIX_BYTES = 5
+"""A gRPC message's compression flag and length, before its bytes."""
 
 
 def framing_filter() -> Config:
@@ -43,24 +44,26 @@ def framing_filter() -> Config:
     }
 
 
-def one_message_routes() -> set[tuple[str, str]]:
-    """The edge's gRPC routes whose calls send one message and end their request: the per-service prefixes
-    (unary calls) and the watches (server-streaming only), as ("prefix" | "path", value) matches."""
-    watches = {
-        ("path", method_path(method))
-        for spec in registry.SERVICES
-        for name in spec.grpc_services
-        for method in service_descriptor(name).methods
-        if method.server_streaming and not method.client_streaming
-    }
-    return watches | {("prefix", f"/{name}/") for spec in registry.SERVICES for name in spec.grpc_services}
+def one_message_routes() -> dict[tuple[str, str], int]:
+    """The edge's gRPC routes whose calls send one message and end their request, as ("prefix" | "path",
+    value) matches (the per-service prefixes: unary calls; the watches: server-streaming only), each with what
+    the edge may hold of a call's request there."""
+    routes: dict[tuple[str, str], int] = {}
+    for spec in registry.SERVICES:
+        limit = spec.max_message_bytes + GRPC_PREFIX_BYTES
+        for name in spec.grpc_services:
+            routes[("prefix", f"/{name}/")] = limit
+            for method in service_descriptor(name).methods:
+                if method.server_streaming and not method.client_streaming:
+                    routes[("path", method_path(method))] = limit
+    return routes
 
 
-def whole_requests(route: Config) -> Config:
-    """A unary gRPC route with the filter on and room for its largest request."""
+def whole_requests(route: Config, limit: int) -> Config:
+    """A route of one-message calls with the filter on and room for `limit` bytes of a request."""
     enabled = {FRAMING_FILTER: {"@type": LUA_PER_ROUTE_TYPE, "name": FRAMING_FILTER}}
     return {
         **route,
-        "per_request_buffer_limit_bytes": MAX_UNARY_REQUEST_BYTES,
+        "per_request_buffer_limit_bytes": limit,
         "typed_per_filter_config": {**route.get("typed_per_filter_config", {}), **enabled},
     }

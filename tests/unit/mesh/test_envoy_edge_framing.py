@@ -11,7 +11,7 @@ from mesh_helpers import loopback_topology
 from services.events.domain.rules import MAX_BATCH_READ_BYTES
 from services.support.mesh import registry
 from services.support.mesh.envoy_edge import edge_config
-from services.support.mesh.envoy_edge_framing import FRAMING_FILTER, MAX_UNARY_REQUEST_BYTES
+from services.support.mesh.envoy_edge_framing import FRAMING_FILTER
 
 DESCRIPTOR = Path(__file__).resolve().parents[3] / "gen" / "descriptor" / "athenaeum.binpb"
 GRPC_MESSAGE_PREFIX = 5
@@ -42,5 +42,14 @@ def test_every_unary_route_and_watch_waits_for_its_request_and_no_client_stream_
     assert client_streams <= routed and not client_streams & {m.get("path") for m in checked}
 
 
-def test_the_edge_holds_more_of_a_call_than_any_service_takes() -> None:
-    assert MAX_UNARY_REQUEST_BYTES >= MAX_BATCH_READ_BYTES + GRPC_MESSAGE_PREFIX
+def test_the_edge_holds_of_a_call_what_its_service_takes_and_no_more() -> None:
+    routes = _hcm()["route_config"]["virtual_hosts"][0]["routes"]
+    limits = {
+        r["match"].get("prefix") or r["match"]["path"]: r["per_request_buffer_limit_bytes"]
+        for r in routes
+        if FRAMING_FILTER in r.get("typed_per_filter_config", {})
+    }
+    assert limits["/athenaeum.catalog.v1.CatalogService/"] == 4 * 1024 * 1024 + GRPC_MESSAGE_PREFIX
+    events = MAX_BATCH_READ_BYTES + GRPC_MESSAGE_PREFIX  # the events service's own cap (events/main.py)
+    assert limits["/athenaeum.events.v1.EventsService/"] == limits["/athenaeum.events.v1.EventsService/WatchEvents"]
+    assert limits["/athenaeum.events.v1.EventsService/"] == events
