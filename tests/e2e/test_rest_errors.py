@@ -105,14 +105,23 @@ def test_a_deadline_the_service_cannot_meet_is_a_504_status(edge: httpx.Client) 
 
 def test_a_service_whose_sidecar_is_down_is_a_503_status(mesh, edge: httpx.Client, admin) -> None:
     # The events service owns no state another test reads; its sidecar stands in for any unreachable one.
+    # Its answer is the one a service down behind its sidecar gets, not Envoy's account of its connections.
     sidecar = mesh.process("events-sidecar")
     sidecar.stop()
     try:
         response = edge.get("/v1/events", headers=admin.headers)
+        with grpc.insecure_channel(mesh.edge_grpc_target) as channel, pytest.raises(grpc.RpcError) as refused:
+            channel.unary_unary("/athenaeum.events.v1.EventsService/ListEvents")(
+                b"", metadata=admin.metadata, timeout=10
+            )
     finally:
         sidecar.start()
         mesh.wait_ready("events-sidecar")
-    assert_status_json(response, 503, GRPC_CODES["UNAVAILABLE"])
+    body = assert_status_json(response, 503, GRPC_CODES["UNAVAILABLE"])
+    assert body["message"] == "the events service is unavailable for a moment; retry later", body
+    assert [d["@type"].rsplit(".", 1)[-1] for d in body["details"]] == ["ErrorInfo", "RetryInfo"], body
+    status = rpc_status.from_call(refused.value)
+    assert status is not None and status.message == "the events service is unavailable for a moment; retry later"
 
 
 def test_a_service_that_is_down_behind_its_live_sidecar_is_a_503_upstream_unavailable(

@@ -29,6 +29,7 @@ from services.events.domain.aggregation import build_aggregation
 from services.events.domain.budget import RecordingBudget
 from services.events.domain.query import build_query
 from services.events.domain.rules import check_batch_size
+from services.events.domain.streams import OpenStreams
 from services.support.runtime.auth import current_identity, ensure_still_signed_in
 from services.support.runtime.clock import Clock
 from services.support.runtime.tracing import current_trace_id
@@ -55,6 +56,7 @@ class EventsServicer(events_pb2_grpc.EventsServiceServicer):
         self._journal = journal
         self._feed = feed
         self._clock = clock
+        self._streams = OpenStreams()
 
     async def _record(self, events: Any, payload: bytes, request: Any = None, *, single: bool = False) -> Any:
         events = list(events)  # the wire's Event objects made once, not again by every check that walks them
@@ -91,14 +93,19 @@ class EventsServicer(events_pb2_grpc.EventsServiceServicer):
         self, request_iterator: AsyncIterator[events_pb2.StreamRecordEventsRequest], context: Context
     ) -> AsyncIterator[events_pb2.StreamRecordEventsResponse]:
         """Accepts batch after batch; one acknowledgement each, in order."""
-        sequence = 0
-        async for request in request_iterator:
-            ensure_still_signed_in(self._clock.now())
-            check_batch_size(request.ByteSize())
-            # The same fields under the same numbers: its bytes are a BatchRecordEventsRequest.
-            batch = await self._record(request.events, request.SerializeToString(), request)
-            yield events_pb2.StreamRecordEventsResponse(sequence=sequence, accepted_count=len(batch.events))
-            sequence += 1
+        caller = recorder(current_identity())
+        self._streams.enter(caller)  # before the first batch: one that never comes held the stream open
+        try:
+            sequence = 0
+            async for request in request_iterator:
+                ensure_still_signed_in(self._clock.now())
+                check_batch_size(request.ByteSize())
+                # The same fields under the same numbers: its bytes are a BatchRecordEventsRequest.
+                batch = await self._record(request.events, request.SerializeToString(), request)
+                yield events_pb2.StreamRecordEventsResponse(sequence=sequence, accepted_count=len(batch.events))
+                sequence += 1
+        finally:
+            self._streams.leave(caller)
 
     async def GetEvent(self, request: events_pb2.GetEventRequest, context: Context) -> events_pb2.Event:
         """Returns one stored event."""

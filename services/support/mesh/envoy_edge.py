@@ -29,6 +29,7 @@ from services.support.mesh.envoy_edge_api import (
     cors_route,
 )
 from services.support.mesh.envoy_edge_errors import json_local_replies
+from services.support.mesh.envoy_edge_framing import framing_filter, one_message_routes, whole_requests
 from services.support.mesh.envoy_edge_guard import (
     bad_grpc_timeout_route,
     body_limit_filter,
@@ -81,7 +82,8 @@ def edge_config(topology: Topology) -> Config:
         ],
         # Order matters: answer CORS preflights, cap the headers and a REST body, drop client-supplied claims,
         # then verify the token (which writes the verified claims), make a HEAD the GET it stands for, then
-        # transcode REST to gRPC, then count the request against the rate limits of its gRPC method.
+        # transcode REST to gRPC, then count the request against the rate limits of its gRPC method, then
+        # wait for a unary gRPC call's whole request and check its framing.
         http_filters=[
             *([cors_filter()] if topology.cors_origins else []),
             restore_client_request_id_filter(),
@@ -92,6 +94,7 @@ def edge_config(topology: Topology) -> Config:
             head_filter(),
             _transcoder(topology),
             *([rate_limit_filter()] if topology.rate_limits else []),
+            framing_filter(),
         ],
         # The edge is where the outside world comes in: a client-supplied XFCC header would let it
         # pretend to be a mesh identity, so drop it (the sidecars set their own from the TLS peer).
@@ -179,7 +182,13 @@ def _edge_routes(topology: Topology) -> list[Config]:
     limits = route_rate_limits(topology.rate_limits) if topology.rate_limits is not None else {}
     for route in routes:
         route["typed_per_filter_config"] = {**unbuffered(), **limits}
-    return routes
+    one_message = one_message_routes()
+    return [whole_requests(route, one_message[match]) if (match := _match(route)) in one_message else route
+            for route in routes]  # fmt: skip
+
+
+def _match(route: Config) -> tuple[str, str] | None:
+    return next(((key, value) for key, value in route["match"].items() if key in ("prefix", "path")), None)
 
 
 def _sidecar_cluster(topology: Topology, service_name: str) -> Config:

@@ -18,6 +18,7 @@ import base64
 from google.protobuf import any_pb2, duration_pb2
 from google.rpc import error_details_pb2, status_pb2
 
+from services.support.mesh import registry
 from services.support.mesh.envoy_common import Config
 from services.support.runtime.status import DOMAIN
 
@@ -55,6 +56,19 @@ GRPC_TOKEN_MESSAGES = {
     "TOKEN_INVALID": "the access token was refused (malformed, not signed by this library, or for another audience)",
 }
 GRPC_RATE_LIMITED = f"too many calls: retry after {RATE_LIMIT_RETRY_AFTER_SECONDS} s"
+UPSTREAM_FAILURES = {
+    502: "the {service} answered something that is not gRPC",
+    503: "the {service} is unavailable for a moment; retry later",
+    504: "the {service} did not answer in time",
+}
+"""What a caller is told when a service (at the edge: its sidecar) cannot be reached or does not answer, in
+place of Envoy's own wording ("upstream connect error or disconnect/reset before headers. retried and the
+latest reset reason: remote connection failure", a TLS error's text), which told a caller how the mesh is
+built and said neither which service nor when to retry."""
+UPSTREAM_RETRY_AFTER_SECONDS = 1
+"""The launcher and Kubernetes restart a process within seconds; a retry with the same request_id is safe."""
+GRPC_TOO_LARGE = "the request is larger than the edge takes"
+"""A gRPC call's request over what the edge buffers of one (Envoy would say UNKNOWN "Payload Too Large")."""
 
 
 def json_details(reason: str, *, retry_after: int | None = None) -> list[Config]:
@@ -199,6 +213,10 @@ def json_local_replies() -> Config:
         "filter": all_of(status_is("EQ", 429, "edge.local_reply_429_grpc"), is_grpc()),
         **grpc_reply(RESOURCE_EXHAUSTED, "RATE_LIMITED", GRPC_RATE_LIMITED, retry_after=RATE_LIMIT_RETRY_AFTER_SECONDS),
     }
+    too_large = {
+        "filter": all_of(status_is("EQ", 413, "edge.local_reply_413_grpc"), is_grpc()),
+        **grpc_reply(RESOURCE_EXHAUSTED, "REQUEST_TOO_LARGE", GRPC_TOO_LARGE),
+    }
     by_status = [
         {
             "filter": all_of(status_is("EQ", status, f"edge.local_reply_{status}"), is_rest()),
@@ -210,4 +228,38 @@ def json_local_replies() -> Config:
         "filter": all_of(status_is("GE", 400, "edge.local_reply_other"), is_rest()),
         "body_format_override": status_json(*UNKNOWN),
     }
-    return {"mappers": [*token_replies(), rate_limited, *by_status, any_other_error]}
+    return {"mappers": [*token_replies(), rate_limited, too_large, *upstream_replies(), *by_status, any_other_error]}
+
+
+def upstream_failure(status: int, service: str) -> tuple[int, str, str, int | None]:
+    """(gRPC code, reason, message, retry after) of an upstream failure of `service` ("the loans service")."""
+    code, reason = LOCAL_REPLIES[status]
+    return (
+        code,
+        reason,
+        UPSTREAM_FAILURES[status].format(service=service),
+        (UPSTREAM_RETRY_AFTER_SECONDS if status == 503 else None),
+    )
+
+
+def upstream_replies() -> list[Config]:
+    """The edge's own 502, 503 and 504 (a sidecar down or overloaded, no answer in time) as the sidecars
+    answer theirs: the service named by the gRPC path (a REST call's, once transcoded), else "the service"."""
+    services = [(f"/{name}/", f"{spec.name} service") for spec in registry.SERVICES for name in spec.grpc_services]
+    replies = []
+    for status in UPSTREAM_FAILURES:
+        for prefix, service in [*services, ("/", "service")]:
+            code, reason, message, retry_after = upstream_failure(status, service)
+            matches = all_of(status_is("EQ", status, f"edge.upstream_{status}"), _path_starts(prefix))
+            replies += [
+                {"filter": all_of(matches, is_grpc()), **grpc_reply(code, reason, message, retry_after=retry_after)},
+                {
+                    "filter": all_of(matches, is_rest()),
+                    "body_format_override": status_json(code, reason, message=message, retry_after=retry_after),
+                },
+            ]
+    return replies
+
+
+def _path_starts(prefix: str) -> Config:
+    return {"header_filter": {"header": {"name": ":path", "string_match": {"prefix": prefix}}}}

@@ -13,35 +13,27 @@ evaluated for local replies only; a refusal of RBAC (403, PERMISSION_DENIED) kee
 from __future__ import annotations
 
 from services.support.mesh.envoy_common import Config
-from services.support.mesh.envoy_edge_errors import LOCAL_REPLIES, grpc_reply, status_is
+from services.support.mesh.envoy_edge_errors import UPSTREAM_FAILURES, grpc_reply, status_is, upstream_failure
 
 INBOUND_DEADLINE_LEAD = "0.2s"
 """The sidecar ends a call this much before its grpc-timeout (the caller's deadline, or the edge's per-call
 budget, envoy_common.CALL_BUDGET, for a REST client): a hung service (stopped, deadlocked) then gets the
 sidecar's UPSTREAM_TIMEOUT. Without the lead the edge's timer for the same deadline, started first, answered
 first, with Envoy's "downstream duration timeout" and no details."""
-SERVICE_DOWN_RETRY_AFTER_SECONDS = 1
-"""The launcher and Kubernetes restart a service within seconds; a retry with the same request_id is safe."""
-UPSTREAM_FAILURES = {
-    502: "the {service} service answered something that is not gRPC",
-    503: "the {service} service is unavailable for a moment; retry later",
-    504: "the {service} service did not answer in time",
-}
 
 
 def inbound_local_replies(service: str) -> Config:
     """local_reply_config of `service`'s inbound listener: its upstream failures as documented Statuses."""
     mappers = []
-    for status, message in UPSTREAM_FAILURES.items():
-        code, reason = LOCAL_REPLIES[status]
-        retry_after = SERVICE_DOWN_RETRY_AFTER_SECONDS if status == 503 else None
+    for status in UPSTREAM_FAILURES:
+        code, reason, message, retry_after = upstream_failure(status, f"{service} service")
         matches = status_is("EQ", status, f"sidecar.local_reply_{status}")
         if status == 504:  # the stream's duration ran out (DT), or a route timeout (UT): Envoy's own 504s
             matches = {"or_filter": {"filters": [matches, {"response_flag_filter": {"flags": ["DT", "UT"]}}]}}
         mappers.append(
             {
                 "filter": matches,
-                **grpc_reply(code, reason, message.format(service=service), retry_after=retry_after),
+                **grpc_reply(code, reason, message, retry_after=retry_after),
             }
         )
     return {"mappers": mappers}

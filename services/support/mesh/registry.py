@@ -64,6 +64,10 @@ LIBRARY_WEB_URL = LibrarySetting("ATHENAEUM_WEB_URL", "webUrl", "http://localhos
 with it. The chart derives it from the edge's Ingress when not given."""
 
 
+GRPC_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+"""gRPC's default cap on a message a server receives."""
+
+
 @dataclass(frozen=True, slots=True)
 class ServiceSpec:
     """One service of the mesh."""
@@ -98,6 +102,8 @@ class ServiceSpec:
     sessions)."""
     subscribes: tuple[str, ...] = ()
     """Core NATS subjects it subscribes to, besides the replies to its own requests (its inbox)."""
+    max_message_bytes: int = GRPC_MAX_MESSAGE_BYTES
+    """The largest request message it takes (its gRPC server's cap): what the edge holds of one of its calls."""
 
     def methods_for(self, caller: str) -> tuple[str, ...] | None:
         """The gRPC paths `caller` is limited to (None: not limited)."""
@@ -209,6 +215,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
         streams=(("EVENTS_INGEST", "events.ingest.v1"),),  # accepted batches, journaled before they are stored
         reads=("users", "catalog", "loans", "notifications"),  # the audit trail of every context
         subscribes=("athenaeum.>", "events.ingest.v1"),  # the live feed: domain events and activity as they come
+        max_message_bytes=17 * 1024 * 1024,  # a batch of events is read whole, to answer which one is too large
     ),
 )
 

@@ -111,6 +111,7 @@ def _config(port: int, admin_port: int, sidecar_port: int, hung: dict[str, int])
             "typed_per_filter_config": {"envoy.filters.http.local_ratelimit": _rate_limit(one_an_hour)},
         },
         {"match": {"path": "/nowhere"}, "route": {"cluster": NOWHERE}},
+        {"match": {"prefix": "/athenaeum.loans.v1.LoansService/"}, "route": {"cluster": NOWHERE}},
         {"match": {"prefix": "/"}, "direct_response": {"status": 200, "body": {"inline_string": "fine"}}},
     ]
     filters = [
@@ -208,19 +209,37 @@ def test_a_rate_limited_grpc_call_carries_its_reason_and_retry_in_the_status_det
 
 
 def test_no_healthy_upstream_is_a_503_unavailable_status(edge_url: str) -> None:
+    """Not Envoy's wording ("no healthy upstream", "upstream connect error or disconnect/reset before headers.
+    retried and the latest reset reason: remote connection failure"): the sidecars' own, with a retry."""
     response = httpx.get(f"{edge_url}/nowhere")
     assert response.status_code == 503
     assert _status(response) == {
         "code": 14,
-        "message": "no healthy upstream",
-        "details": _error_info("UPSTREAM_UNAVAILABLE"),
+        "message": "the service is unavailable for a moment; retry later",
+        "details": [*_error_info("UPSTREAM_UNAVAILABLE"), {"@type": RETRY_INFO, "retry_delay": "1s"}],
     }
 
 
 def test_a_grpc_caller_gets_the_status_in_grpc_trailers_not_json(edge_url: str) -> None:
     response = httpx.get(f"{edge_url}/nowhere", headers={"content-type": "application/grpc"})
     assert response.headers["grpc-status"] == "14"
-    assert response.headers["grpc-message"] == "no healthy upstream"
+    assert (
+        urllib.parse.unquote(response.headers["grpc-message"]) == "the service is unavailable for a moment; retry later"
+    )
+
+
+def test_an_unreachable_service_is_named_by_the_call_s_path_with_a_retry(edge_url: str) -> None:
+    response = httpx.post(f"{edge_url}/athenaeum.loans.v1.LoansService/ListLoans", headers=GRPC, content=b"")
+    message = urllib.parse.unquote(response.headers["grpc-message"])
+    assert (response.headers["grpc-status"], message) == (
+        "14",
+        "the loans service is unavailable for a moment; retry later",
+    )
+    status = status_pb2.Status.FromString(base64.b64decode(response.headers["grpc-status-details-bin"]))
+    assert (status.code, status.message) == (14, message)
+    info, retry = error_details_pb2.ErrorInfo(), error_details_pb2.RetryInfo()
+    assert status.details[0].Unpack(info) and status.details[1].Unpack(retry)
+    assert (info.reason, retry.retry_delay.seconds) == ("UPSTREAM_UNAVAILABLE", 1)
 
 
 def test_a_successful_answer_is_left_alone(edge_url: str) -> None:
