@@ -1,8 +1,7 @@
-"""The edge's own config on a real Envoy with a small heap budget (no services behind it: a call that gets
-through is answered UNAVAILABLE for its service). One edge has spent its budget already (1 MiB, far under
-what an idle edge holds): every action saturated, what a REST and a gRPC caller are told. Another has room
-for a few held calls: a client holding more, each with 3 MiB of a request it never finishes, loses them, and
-the edge goes on answering."""
+"""The edge's own config on a real Envoy with a small heap budget. One edge has spent its budget already
+(1 MiB, far under what an idle edge holds): every action saturated, what a REST and a gRPC caller are told.
+Another has room for a few held calls: a client holding more, each with 3 MiB of a request it never
+finishes, loses them, and the edge goes on answering."""
 
 from __future__ import annotations
 
@@ -153,7 +152,9 @@ async def test_calls_holding_the_edge_s_memory_are_reset_and_the_edge_goes_on_an
     assert resets >= 1
     # A reset is all the client of a held call sees (RST_STREAM: gRPC INTERNAL): Envoy sends it no status.
     assert ended and set(ended) == {grpc.StatusCode.INTERNAL}
-    assert later == grpc.StatusCode.UNAVAILABLE  # answered: no catalog service behind this edge
+    # Answered, by the edge or what the session runs behind it (UNAVAILABLE for no catalog, or a fake app's
+    # UNIMPLEMENTED); not reset, nor left without an answer.
+    assert later not in {grpc.StatusCode.INTERNAL, grpc.StatusCode.DEADLINE_EXCEEDED}
 
 
 async def _answer(channel: grpc.aio.Channel) -> grpc.StatusCode:
