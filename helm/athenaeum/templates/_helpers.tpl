@@ -168,17 +168,44 @@ prometheus.io/path: {{ .path }}
 {{/*
 The edge's Envoy config: the generated one (files/envoy/edge.yaml, from the registry), trusting
 edge.trustedProxyHops proxies in front when that is set (unset: the registry's EDGE_TRUSTED_PROXY_HOPS, as
-generated). Rewritten here rather than generated per value: the chart carries one config for every install.
+generated), with the heap budget of the edge's memory limit (athenaeum.edgeHeapBudget). Rewritten here rather
+than generated per value: the chart carries one config for every install.
 */}}
 {{- define "athenaeum.edgeEnvoyConfig" -}}
-{{- $generated := .Files.Get "files/envoy/edge.yaml" -}}
+{{- $config := .Files.Get "files/envoy/edge.yaml" -}}
 {{- $hops := .Values.edge.trustedProxyHops -}}
-{{- $setting := "(?m)^( +xff_num_trusted_hops: )[0-9]+$" -}}
-{{- if kindIs "invalid" $hops -}}
-{{ $generated }}
-{{- else if not (regexMatch $setting $generated) -}}
+{{- $hopsSetting := "(?m)^( +xff_num_trusted_hops: )[0-9]+$" -}}
+{{- if not (kindIs "invalid" $hops) -}}
+{{- if not (regexMatch $hopsSetting $config) -}}
 {{ fail "files/envoy/edge.yaml has no xff_num_trusted_hops for edge.trustedProxyHops to set: regenerate the chart" }}
-{{- else -}}
-{{ regexReplaceAll $setting $generated (printf "${1}%d" (int $hops)) }}
+{{- end -}}
+{{- $config = regexReplaceAll $hopsSetting $config (printf "${1}%d" (int $hops)) -}}
+{{- end -}}
+{{- $budget := include "athenaeum.edgeHeapBudget" . -}}
+{{- $heapSetting := "(?m)^( +max_heap_size_bytes: )[0-9]+$" -}}
+{{- if $budget -}}
+{{- if not (regexMatch $heapSetting $config) -}}
+{{ fail "files/envoy/edge.yaml has no max_heap_size_bytes for edge.resources.limits.memory to set: regenerate the chart" }}
+{{- end -}}
+{{- $config = regexReplaceAll $heapSetting $config (printf "${1}%s" $budget) -}}
+{{- end -}}
+{{ $config }}
+{{- end }}
+
+{{/*
+The heap the edge's Envoy may use before it sheds load: 3/4 of its container's memory limit
+(edge.resources.limits.memory), as services/support/mesh/envoy_heap.py's heap_budget computes it, so the
+budget follows the limit; no limit: empty (the generated budget, for the chart's default limit, stays).
+*/}}
+{{- define "athenaeum.edgeHeapBudget" -}}
+{{- $limit := dig "limits" "memory" "" (.Values.edge.resources | default dict) -}}
+{{- if $limit -}}
+{{- $text := kindIs "float64" $limit | ternary (printf "%.0f" $limit) (toString $limit) -}}
+{{- if not (regexMatch "^[0-9]+(k|M|G|Ki|Mi|Gi)?$" $text) -}}
+{{ fail (printf "edge.resources.limits.memory %q: give a whole number of bytes, or of k, M, G, Ki, Mi or Gi" $text) }}
+{{- end -}}
+{{- $digits := regexFind "^[0-9]+" $text -}}
+{{- $units := dict "" 1 "k" 1000 "M" 1000000 "G" 1000000000 "Ki" 1024 "Mi" 1048576 "Gi" 1073741824 -}}
+{{- div (mul (int64 $digits) (get $units (trimPrefix $digits $text)) 3) 4 -}}
 {{- end -}}
 {{- end }}

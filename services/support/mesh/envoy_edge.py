@@ -47,6 +47,7 @@ from services.support.mesh.envoy_edge_headers import header_cap_filter, header_c
 from services.support.mesh.envoy_edge_identity import jwks_cluster, jwt_authn_filter, strip_identity_headers_filter
 from services.support.mesh.envoy_edge_methods import head_filter, method_routes
 from services.support.mesh.envoy_edge_query import query_routes
+from services.support.mesh.envoy_heap import OUT_OF_OVERLOAD, with_heap_protection
 from services.support.mesh.envoy_mtls import upstream_mtls
 from services.support.mesh.envoy_request_ids import (
     request_id_settings,
@@ -112,7 +113,7 @@ def edge_config(topology: Topology) -> Config:
     return {
         "node": node(registry.EDGE),
         "admin": admin(topology.edge_admin_port, topology.edge_admin_socket),
-        "overload_manager": overload_manager(),
+        "overload_manager": with_heap_protection(overload_manager(), topology.edge_heap_budget_bytes),
         "layered_runtime": {"layers": [*runtime()["layers"], listener_limits(EDGE_LISTENER)]},
         "static_resources": {
             "listeners": [
@@ -120,8 +121,16 @@ def edge_config(topology: Topology) -> Config:
                     **listener(EDGE_LISTENER, topology.bind_host, topology.edge_port, {"filters": [hcm]}),
                     **first_bytes_deadline(),
                 },
-                *([ops_listener(topology.bind_host, topology.edge_ops_port)] if topology.edge_ops_port else []),
-                *([admin_pages_listener(topology.edge_admin_port)] if topology.edge_admin_socket else []),
+                *(
+                    [{**ops_listener(topology.bind_host, topology.edge_ops_port), **OUT_OF_OVERLOAD}]
+                    if topology.edge_ops_port
+                    else []
+                ),
+                *(
+                    [{**admin_pages_listener(topology.edge_admin_port), **OUT_OF_OVERLOAD}]
+                    if topology.edge_admin_socket
+                    else []
+                ),
             ],
             "clusters": [
                 *(_sidecar_cluster(topology, spec.name) for spec in registry.SERVICES),

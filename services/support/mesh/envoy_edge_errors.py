@@ -67,6 +67,10 @@ latest reset reason: remote connection failure", a TLS error's text), which told
 built and said neither which service nor when to retry."""
 UPSTREAM_RETRY_AFTER_SECONDS = 1
 """The launcher and Kubernetes restart a process within seconds; a retry with the same request_id is safe."""
+EDGE_OVERLOADED = "EDGE_OVERLOADED"
+OVERLOADED_MESSAGE = "the edge is short of memory: retry later"
+OVERLOADED_RETRY_AFTER_SECONDS = 5
+"""A refusal lasts while the calls holding the edge's memory do: a few seconds once the largest are reset."""
 GRPC_TOO_LARGE = "the request is larger than the edge takes"
 """A gRPC call's request over what the edge buffers of one (Envoy would say UNKNOWN "Payload Too Large")."""
 
@@ -228,7 +232,36 @@ def json_local_replies() -> Config:
         "filter": all_of(status_is("GE", 400, "edge.local_reply_other"), is_rest()),
         "body_format_override": status_json(*UNKNOWN),
     }
-    return {"mappers": [*token_replies(), rate_limited, too_large, *upstream_replies(), *by_status, any_other_error]}
+    return {
+        "mappers": [
+            *token_replies(),
+            rate_limited,
+            too_large,
+            *overloaded_replies(),
+            *upstream_replies(),
+            *by_status,
+            any_other_error,
+        ]
+    }
+
+
+def overloaded_replies() -> list[Config]:
+    """A request the edge refuses while its heap is nearly full (envoy_heap): 503 UNAVAILABLE, EDGE_OVERLOADED,
+    retry later; Envoy's own words ("envoy overloaded"), and the upstream 503's that blamed a service, replaced.
+    Mapped ahead of the upstream replies, which match any 503 by its path."""
+    overloaded = _details_are(' == "overload"')  # Envoy sets no response flag on this reply
+    code = LOCAL_REPLIES[503][0]
+    retry = OVERLOADED_RETRY_AFTER_SECONDS
+    return [
+        {
+            "filter": all_of(overloaded, is_grpc()),
+            **grpc_reply(code, EDGE_OVERLOADED, OVERLOADED_MESSAGE, retry_after=retry),
+        },
+        {
+            "filter": all_of(overloaded, is_rest()),
+            "body_format_override": status_json(code, EDGE_OVERLOADED, message=OVERLOADED_MESSAGE, retry_after=retry),
+        },
+    ]
 
 
 def upstream_failure(status: int, service: str) -> tuple[int, str, str, int | None]:

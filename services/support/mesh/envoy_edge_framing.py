@@ -13,8 +13,8 @@ watches), waits for the whole request and refuses one whose messages do not tile
 INVALID_ARGUMENT. It holds at most one message as large as the service takes (ServiceSpec.max_message_bytes,
 no more than the service's gRPC server held of a call before); over it, RESOURCE_EXHAUSTED. A client that
 never finishes holds a buffer in the edge, not a call in a service, until the stream duration (a watch: the
-idle timeout) ends it. Uploads (client streams) are untouched: their requests last as long as their clients
-want.
+idle timeout) ends it, or the edge's heap budget resets it (envoy_heap). Uploads (client streams) are
+untouched: their requests last as long as their clients want.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from services.support.mesh.envoy_heap import EDGE_HEAP_BUDGET_BYTES
 from services.support.mesh.registry import EDGE_RATE_LIMITS, EDGE_TRUSTED_PROXY_HOPS, SERVICES, RateLimits
 
 
@@ -69,6 +70,8 @@ class Topology:
     """The edge's rate limits per class of route; None: none (benchmarks of raw throughput)."""
     trusted_proxy_hops: int = EDGE_TRUSTED_PROXY_HOPS
     """Proxies in front of the edge whose X-Forwarded-For it believes."""
+    edge_heap_budget_bytes: int = EDGE_HEAP_BUDGET_BYTES
+    """The heap the edge may use before it sheds load (envoy_heap); the Helm chart sets it from its memory limit."""
 
     def placement(self, name: str) -> Placement:
         return self.services[name]

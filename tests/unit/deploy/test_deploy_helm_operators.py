@@ -13,7 +13,7 @@ import pytest
 import yaml
 from chart_helpers import CHART, PRODUCTION, find, manifests, pod_specs, render, validate_all
 
-from services.support.mesh import registry
+from services.support.mesh import envoy_heap, registry
 
 ROOT = Path(__file__).resolve().parents[3]
 GITOPS = {
@@ -101,6 +101,36 @@ def test_a_negative_or_textual_hop_count_is_refused() -> None:
     for hops in (-1, "1"):
         with pytest.raises(helm_python.HelmError, match="trustedProxyHops"):
             render({"edge": {"trustedProxyHops": hops}})
+
+
+# The edge's heap budget follows its memory limit -------------------------------------------------------------
+
+
+def _heap_budget(docs: list[dict[str, Any]]) -> int:
+    (heap,) = [m for m in _edge_config(docs)["overload_manager"]["resource_monitors"] if "heap" in m["name"]]
+    return int(heap["typed_config"]["max_heap_size_bytes"])
+
+
+def test_by_default_the_edge_s_heap_budget_is_the_generated_one_for_the_chart_s_memory_limit() -> None:
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    assert values["edge"]["resources"]["limits"]["memory"] == f"{envoy_heap.EDGE_MEMORY_BYTES // envoy_heap.MiB}Mi"
+    assert _heap_budget(manifests(render())) == envoy_heap.EDGE_HEAP_BUDGET_BYTES
+
+
+def test_the_edge_s_heap_budget_follows_its_memory_limit_and_rolls_the_edge() -> None:
+    for limit, memory in (("512Mi", 512 << 20), ("1Gi", 1 << 30), ("600M", 600_000_000), (300_000_000, 300_000_000)):
+        docs = manifests(render({"edge": {"resources": {"limits": {"memory": limit}}}}))
+        assert _heap_budget(docs) == envoy_heap.heap_budget(memory), limit
+    default, larger = (find(manifests(render(v)), "Deployment", "edge")["spec"]["template"]["metadata"]["annotations"]
+                       for v in (None, {"edge": {"resources": {"limits": {"memory": "1Gi"}}}}))  # fmt: skip
+    assert default["checksum/envoy"] != larger["checksum/envoy"]
+
+
+def test_an_edge_without_a_memory_limit_keeps_the_generated_budget_and_an_unreadable_limit_is_refused() -> None:
+    unlimited = manifests(render({"edge": {"resources": {"limits": None}}}))
+    assert _heap_budget(unlimited) == envoy_heap.EDGE_HEAP_BUDGET_BYTES
+    with pytest.raises(helm_python.HelmError, match=r"edge\.resources\.limits\.memory"):
+        render({"edge": {"resources": {"limits": {"memory": "0.5Gi"}}}})
 
 
 # F5: the links in mails ----------------------------------------------------------------------------------------
