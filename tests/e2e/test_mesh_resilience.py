@@ -4,14 +4,13 @@ their deadline (the loans sidecar's outlier detection ejects the catalog; calls 
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 import time
 from collections.abc import Iterator
 
 import grpc
 import httpx
 import pytest
+from frozen_processes import freeze, thaw
 from test_loans_through_the_mesh import new_book, reason
 from test_rest_errors import assert_status_json
 
@@ -46,11 +45,11 @@ def _loans_reaches_the_catalog(mesh) -> bool:
 def hung_catalog(mesh) -> Iterator[None]:
     """The catalog process frozen (SIGSTOP): connections open, nothing answers. Thawed and reachable after."""
     pid = mesh.process("catalog").pid
-    os.kill(pid, signal.SIGSTOP)
+    freeze(pid)
     try:
         yield
     finally:
-        os.kill(pid, signal.SIGCONT)
+        thaw(pid)
         wait_until(lambda: _loans_reaches_the_catalog(mesh), timeout=90, what="loans reaching the catalog again")
 
 

@@ -12,6 +12,7 @@ from typing import cast
 
 import grpc
 import pytest
+from frozen_processes import freeze, thaw
 from grpc_health.v1 import health, health_pb2
 from prometheus_client import REGISTRY
 
@@ -108,12 +109,12 @@ async def test_health_turns_not_serving_while_nats_hangs_and_serving_when_it_ans
     serving = health_pb2.HealthCheckResponse.SERVING
     try:
         assert await _status_after_one_round([nats_check(link, timeout=0.1)]) == serving
-        os.kill(pid, signal.SIGSTOP)
+        freeze(pid)
         try:
             hung = [await nats_check(link, timeout=0.2)() for _ in range(3)]
             assert link.is_connected and hung == [False] * 3
         finally:
-            os.kill(pid, signal.SIGCONT)
+            thaw(pid)
         assert await nats_check(link, timeout=2.0)()
         assert await _status_after_one_round([nats_check(link, timeout=0.1)]) == serving
         assert await link.answers(within=1.0)  # the late answers to the probes did not break the connection

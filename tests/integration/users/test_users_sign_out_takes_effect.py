@@ -6,14 +6,13 @@ calls it, over a NATS of its own."""
 
 from __future__ import annotations
 
-import os
-import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
 import pytest
+from frozen_processes import freeze, thaw
 from google.protobuf import field_mask_pb2
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
@@ -128,7 +127,7 @@ async def test_with_the_bus_away_a_logout_answers_as_a_block_does_and_the_users_
     assert await _call(users, *_me(leaving)) == "OK"
 
     pid = infra_supervisor.process(bus.name).pid
-    os.kill(pid, signal.SIGSTOP)  # connections stay open; nothing reaches JetStream, nothing comes back
+    freeze(pid)  # connections stay open; nothing reaches JetStream, nothing comes back
     try:
         block = await _call(users, *_block(blocked_name), _edge_metadata(admin.access_token))
         logout = await _call(users, *_logout(leaving))
@@ -139,5 +138,5 @@ async def test_with_the_bus_away_a_logout_answers_as_a_block_does_and_the_users_
         assert await _call(users, *_refresh(replayed)) == "UNAUTHENTICATED REFRESH_TOKEN_REUSED"
         assert await _call(users, *_me(renewed)) == "UNAUTHENTICATED SESSION_REVOKED"  # the thief's token too
     finally:
-        os.kill(pid, signal.SIGCONT)
+        thaw(pid)
     assert await _call(users, *_logout(leaving)) == "OK"  # sent again once the bus is back: confirmed
